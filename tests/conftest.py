@@ -1,0 +1,24 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# Numba compiles each kernel once per dtype; the first example can be slow, so no deadline.
+settings.register_profile(
+    "default", max_examples=25, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def distinct(rng, shape, dtype=np.float64):
+    """Values that are all different (no ties in a max), spread out so float32 keeps them apart."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n).reshape(shape) / n * 4 - 2).astype(dtype)

@@ -1,0 +1,123 @@
+"""Finite-difference gradient checks, float64, relative error below 1e-6, for every layer."""
+import numpy as np
+import pytest
+
+from tinynet import Sequential
+from tinynet.gradcheck import check_layer, check_loss, check_model_with_loss, rel_error
+from tinynet.layers import (Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU,
+                            SoftmaxCrossEntropy)
+
+from .conftest import distinct
+
+TOL = 1e-6
+F64 = np.float64
+
+
+def assert_small(errors):
+    assert errors, "nothing was checked"
+    worst = max(errors.values())
+    assert worst < TOL, errors
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(cin=3, cout=4, k=3, s=1, p=0, g=1, hw=(6, 5)),
+    dict(cin=4, cout=6, k=(3, 2), s=(2, 1), p=(1, 0), g=2, hw=(7, 6)),
+    dict(cin=6, cout=3, k=2, s=3, p=1, g=3, hw=(5, 8)),
+    dict(cin=2, cout=2, k=1, s=1, p=0, g=1, hw=(3, 3)),
+])
+def test_conv2d(cfg, rng):
+    conv = Conv2D(cfg["cin"], cfg["cout"], cfg["k"], cfg["s"], cfg["p"], cfg["g"], dtype=F64, rng=rng)
+    assert_small(check_layer(conv, rng.standard_normal((2, cfg["cin"], *cfg["hw"]))))
+
+
+def test_conv2d_in_chunks_matches_whole_batch(rng):
+    x = rng.standard_normal((5, 4, 6, 6))
+    whole = Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=np.random.default_rng(0))
+    chunked = Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=np.random.default_rng(0),
+                     chunk_bytes=1)  # one image per chunk
+    dy = rng.standard_normal((5, 6, 6, 6))
+    np.testing.assert_allclose(whole.forward(x), chunked.forward(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(whole.backward(dy), chunked.backward(dy), rtol=1e-12, atol=1e-12)
+    for name in ("weight", "bias"):
+        np.testing.assert_allclose(whole.grads[name], chunked.grads[name], rtol=1e-12, atol=1e-12)
+    assert_small(check_layer(chunked, x, max_checks=40))
+
+
+def test_linear(rng):
+    assert_small(check_layer(Linear(7, 4, dtype=F64, rng=rng), rng.standard_normal((3, 7))))
+
+
+def test_relu(rng):
+    x = rng.standard_normal((3, 4, 5))
+    x[np.abs(x) < 1e-3] = 0.5  # stay away from the kink, where differences are meaningless
+    assert_small(check_layer(ReLU(), x))
+
+
+@pytest.mark.parametrize("size,alpha,beta,k", [(5, 1e-4, 0.75, 2.0), (5, 0.5, 0.75, 1.0),
+                                               (4, 0.3, 0.6, 1.5), (3, 2.0, 1.2, 1.0)])
+def test_lrn(size, alpha, beta, k, rng):
+    layer = LocalResponseNorm(size, alpha, beta, k)
+    assert_small(check_layer(layer, rng.standard_normal((2, 7, 3, 4)) * 2))
+
+
+@pytest.mark.parametrize("k,s,p,hw", [(3, 2, 0, (7, 9)), (2, 2, 0, (4, 6)), (3, 1, 1, (5, 4)),
+                                      ((3, 2), (2, 1), (1, 0), (6, 5))])
+def test_maxpool(k, s, p, hw, rng):
+    x = distinct(rng, (2, 3, *hw))
+    assert_small(check_layer(MaxPool2D(k, s, p), x))
+
+
+def test_dropout_train_mode_with_fixed_seed(rng):
+    layer = Dropout(0.4)
+    errors = check_layer(layer, rng.standard_normal((6, 5)),
+                         before_forward=lambda: setattr(layer, "rng", np.random.default_rng(7)))
+    assert_small(errors)
+
+
+def test_flatten(rng):
+    assert_small(check_layer(Flatten(), rng.standard_normal((2, 3, 2, 2))))
+
+
+def test_loss(rng):
+    labels = np.array([0, 3, 3, 1, 2])
+    assert check_loss(SoftmaxCrossEntropy(), rng.standard_normal((5, 4)) * 3, labels) < TOL
+
+
+def small_network(rng):
+    drop = Dropout(0.3)
+    model = Sequential([
+        ("conv", Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=rng)),
+        ("relu", ReLU()),
+        ("norm", LocalResponseNorm(3, alpha=0.5, beta=0.75, k=1.0)),
+        ("pool", MaxPool2D(3, 2)),
+        ("flat", Flatten()),
+        ("fc", Linear(6 * 3 * 2, 5, dtype=F64, rng=rng)),
+        ("drop", drop),
+    ])
+    return model, (lambda: setattr(drop, "rng", np.random.default_rng(11)))
+
+
+def test_stacked_network_with_loss(rng):
+    model, reseed = small_network(rng)
+    x = rng.standard_normal((3, 4, 7, 5))
+    labels = np.array([4, 0, 2])
+    errors = check_model_with_loss(model, SoftmaxCrossEntropy(), x, labels, before_forward=reseed)
+    assert set(errors) == {"input", "conv.weight", "conv.bias", "fc.weight", "fc.bias"}
+    assert_small(errors)
+
+
+def test_a_wrong_backward_is_caught(rng):
+    class BrokenReLU(ReLU):
+        def backward(self, dout):
+            return dout  # forgets the mask
+
+    x = rng.standard_normal((4, 6))
+    x[np.abs(x) < 1e-3] = 0.5
+    assert check_layer(BrokenReLU(), x)["input"] > 1e-2
+
+
+def test_rel_error_formula():
+    assert rel_error([1.0, 2.0], [1.0, 2.0]) == 0
+    assert rel_error([1.0], [3.0]) == pytest.approx(0.5)
+    assert rel_error([0.0], [0.0]) == 0
+    assert rel_error([1e-9], [0.0]) == pytest.approx(1e-9 / 1e-8)

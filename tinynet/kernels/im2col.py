@@ -1,0 +1,134 @@
+"""im2col and col2im: the sliding-window copies that turn a convolution into one GEMM.
+
+Layout of the column matrix for a batch x of shape (N, C, H, W), kernel (kh, kw), output (OH, OW):
+
+    cols[(c * kh + i) * kw + j, (n * OH + y) * OW + x] = xpad[n, c, y * sh + i, x * sw + j]
+
+so the rows of one group of channels are contiguous, and ``cols.reshape(G, C // G * kh * kw, -1)``
+is the per-group column matrix. Padding is never materialised: out-of-range taps read as zero in
+im2col and are skipped in col2im.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import parallel_kernel, prange
+
+
+@parallel_kernel
+def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    n_img, channels, height, width = x.shape
+    plane = oh * ow
+    for row in prange(channels * kh * kw):
+        c = row // (kh * kw)
+        i = (row // kw) % kh
+        j = row % kw
+        # output columns whose input column x * sw - pw + j lies inside [0, width)
+        x_lo = 0
+        while x_lo < ow and x_lo * sw - pw + j < 0:
+            x_lo += 1
+        x_hi = ow
+        while x_hi > x_lo and (x_hi - 1) * sw - pw + j >= width:
+            x_hi -= 1
+        for n in range(n_img):
+            for y in range(oh):
+                dst = n * plane + y * ow
+                iy = y * sh - ph + i
+                if iy < 0 or iy >= height:
+                    for xo in range(ow):
+                        cols[row, dst + xo] = 0
+                    continue
+                for xo in range(x_lo):
+                    cols[row, dst + xo] = 0
+                for xo in range(x_lo, x_hi):
+                    cols[row, dst + xo] = x[n, c, iy, xo * sw - pw + j]
+                for xo in range(x_hi, ow):
+                    cols[row, dst + xo] = 0
+
+
+@parallel_kernel
+def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
+    n_img, channels, height, width = dx.shape
+    plane = oh * ow
+    for c in prange(channels):  # each iteration owns dx[:, c]: no two write the same element
+        for n in range(n_img):
+            for yy in range(height):
+                for xx in range(width):
+                    dx[n, c, yy, xx] = 0
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                x_lo = 0
+                while x_lo < ow and x_lo * sw - pw + j < 0:
+                    x_lo += 1
+                x_hi = ow
+                while x_hi > x_lo and (x_hi - 1) * sw - pw + j >= width:
+                    x_hi -= 1
+                for n in range(n_img):
+                    for y in range(oh):
+                        iy = y * sh - ph + i
+                        if iy < 0 or iy >= height:
+                            continue
+                        src = n * plane + y * ow
+                        for xo in range(x_lo, x_hi):
+                            dx[n, c, iy, xo * sw - pw + j] += cols[row, src + xo]
+
+
+def _shape(x_shape, kernel, stride, padding):
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    return (c * kh * kw, n * oh * ow), oh, ow
+
+
+def im2col(x, kernel, stride, padding, out=None):
+    """Columns of x (N, C, H, W) -> (C*kh*kw, N*OH*OW), same dtype; written into ``out`` if given."""
+    shape, oh, ow = _shape(x.shape, kernel, stride, padding)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    _im2col(np.ascontiguousarray(x), *kernel, *stride, *padding, oh, ow, out)
+    return out
+
+
+def col2im(cols, x_shape, kernel, stride, padding, out=None):
+    """Scatter-add columns (C*kh*kw, N*OH*OW) back to an image batch of shape ``x_shape``.
+
+    Overlapping windows accumulate; contributions that fall in the padding are dropped.
+    """
+    _, oh, ow = _shape(x_shape, kernel, stride, padding)
+    if out is None:
+        out = np.empty(x_shape, dtype=cols.dtype)
+    _col2im(cols, *kernel, *stride, *padding, oh, ow, out)
+    return out
+
+
+# -- plain NumPy references ----------------------------------------------------------------------
+
+def im2col_reference(x, kernel, stride, padding):
+    """Readable im2col: pad, then one strided slice per kernel offset."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]  # (n, c, oh, ow)
+            cols[:, i, j] = patch.transpose(1, 0, 2, 3)
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im_reference(cols, x_shape, kernel, stride, padding):
+    """Readable col2im: strided += per kernel offset into a padded image, then crop the padding."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    cols = cols.reshape(c, kh, kw, n, oh, ow)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols[:, i, j].transpose(1, 0, 2, 3)
+    return xp[:, :, ph : ph + h, pw : pw + w]

@@ -1,0 +1,134 @@
+"""Local response normalisation across channels, forward and backward, with a running window sum.
+
+Convention (PyTorch's ``torch.nn.LocalResponseNorm``, also cuda-convnet's and Caffe's):
+
+    scale_c = k + alpha / size * sum_{c' = c - size//2}^{c + (size-1)//2} a_{c'}^2
+    b_c     = a_c * scale_c ** -beta
+
+Channels outside [0, C) count as zero. Backward:
+
+    da_c = dy_c * scale_c^-beta
+           - 2 alpha beta / size * a_c * sum_{c' : c in window(c')} dy_c' a_c' scale_c'^(-beta-1)
+
+Forward caches ``scale`` for backward. Both kernels slide a running channel-window sum over
+whole H*W planes, so each element is added once and subtracted once whatever the window size.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import kernel, parallel_kernel, prange
+
+
+@kernel
+def _neg_pow(s, beta):
+    # s ** -beta; beta = 0.75 (AlexNet's) takes two square roots instead of exp/log.
+    if beta == 0.75:
+        return 1 / np.sqrt(s * np.sqrt(s))
+    return s ** -beta
+
+
+@parallel_kernel
+def _lrn_forward(x, size, coef, k, beta, out, scale):
+    n_img, channels, plane = x.shape
+    lo = size // 2          # channels before c in its window
+    hi = (size - 1) // 2    # channels after c
+    for n in prange(n_img):  # each iteration owns image n
+        acc = np.zeros(plane, dtype=x.dtype)
+        for c in range(min(hi, channels - 1) + 1):
+            for p in range(plane):
+                acc[p] += x[n, c, p] * x[n, c, p]
+        for c in range(channels):
+            for p in range(plane):
+                s = k + coef * max(acc[p], 0)
+                scale[n, c, p] = s
+                out[n, c, p] = x[n, c, p] * _neg_pow(s, beta)
+            enter = c + 1 + hi
+            leave = c - lo
+            if enter < channels:
+                for p in range(plane):
+                    acc[p] += x[n, enter, p] * x[n, enter, p]
+            if leave >= 0:
+                for p in range(plane):
+                    acc[p] -= x[n, leave, p] * x[n, leave, p]
+
+
+@parallel_kernel
+def _lrn_backward(x, dy, scale, size, coef2beta, beta, dx):
+    n_img, channels, plane = x.shape
+    lo = size // 2
+    hi = (size - 1) // 2
+    for n in prange(n_img):
+        # t_c = dy_c a_c scale_c^(-beta-1); dx starts as dy_c scale_c^-beta
+        t = np.empty((channels, plane), dtype=x.dtype)
+        for c in range(channels):
+            for p in range(plane):
+                s = scale[n, c, p]
+                g = dy[n, c, p] * _neg_pow(s, beta)
+                dx[n, c, p] = g
+                t[c, p] = g * x[n, c, p] / s
+        # c receives from every c' whose window holds c: c' in [c - hi, c + lo]
+        acc = np.zeros(plane, dtype=x.dtype)
+        for c in range(min(lo, channels - 1) + 1):
+            for p in range(plane):
+                acc[p] += t[c, p]
+        for c in range(channels):
+            for p in range(plane):
+                dx[n, c, p] -= coef2beta * x[n, c, p] * acc[p]
+            enter = c + 1 + lo
+            leave = c - hi
+            if enter < channels:
+                for p in range(plane):
+                    acc[p] += t[enter, p]
+            if leave >= 0:
+                for p in range(plane):
+                    acc[p] -= t[leave, p]
+
+
+def lrn_forward(x, size, alpha, beta, k):
+    """x (N, C, H, W) float -> (out, scale), both (N, C, H, W) in x's dtype."""
+    x = np.ascontiguousarray(x)
+    n, c = x.shape[:2]
+    t = x.dtype.type
+    out = np.empty_like(x)
+    scale = np.empty_like(x)
+    _lrn_forward(x.reshape(n, c, -1), size, t(alpha / size), t(k), t(beta),
+                 out.reshape(n, c, -1), scale.reshape(n, c, -1))
+    return out, scale
+
+
+def lrn_backward(x, dy, scale, size, alpha, beta):
+    """dL/dx (N, C, H, W) from the input x, dL/dy and the forward's cached scale."""
+    x = np.ascontiguousarray(x)
+    n, c = x.shape[:2]
+    t = x.dtype.type
+    dx = np.empty_like(x)
+    _lrn_backward(x.reshape(n, c, -1), np.ascontiguousarray(dy, dtype=x.dtype).reshape(n, c, -1),
+                  scale.reshape(n, c, -1), size, t(2 * alpha * beta / size), t(beta),
+                  dx.reshape(n, c, -1))
+    return dx
+
+
+# -- plain NumPy references ----------------------------------------------------------------------
+
+def _window_sums(v, size, reverse=False):
+    """sum over window(c) of v (axis 1), or over the channels whose window holds c if reverse."""
+    lo, hi = size // 2, (size - 1) // 2
+    if reverse:
+        lo, hi = hi, lo
+    c = v.shape[1]
+    shape = list(v.shape)
+    shape[1] = c + lo + hi
+    padded = np.zeros(shape, dtype=v.dtype)
+    padded[:, lo : lo + c] = v
+    return sum(padded[:, d : d + c] for d in range(lo + hi + 1))
+
+
+def lrn_forward_reference(x, size, alpha, beta, k):
+    scale = k + alpha / size * _window_sums(x * x, size)
+    return x * scale ** -beta, scale
+
+
+def lrn_backward_reference(x, dy, scale, size, alpha, beta):
+    t = dy * x * scale ** (-beta - 1)
+    return dy * scale ** -beta - 2 * alpha * beta / size * x * _window_sums(t, size, reverse=True)

@@ -1,0 +1,12 @@
+"""Layers with hand-written backward passes. NCHW at every boundary."""
+from .activation import ReLU
+from .conv import Conv2D
+from .dropout import Dropout
+from .flatten import Flatten
+from .linear import Linear
+from .loss import SoftmaxCrossEntropy, log_softmax, softmax
+from .lrn import LocalResponseNorm
+from .pool import MaxPool2D
+
+__all__ = ["Conv2D", "MaxPool2D", "ReLU", "LocalResponseNorm", "Dropout", "Linear", "Flatten",
+           "SoftmaxCrossEntropy", "softmax", "log_softmax"]

@@ -1,0 +1,29 @@
+"""ReLU."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import float_input, own_dtype
+from ..layer import Layer
+
+
+class ReLU(Layer):
+    """y = max(x, 0) elementwise, any shape. Backward passes dy where x > 0 (zero at x == 0)."""
+
+    def __init__(self):
+        super().__init__()
+        self._mask = None
+
+    def forward(self, x):
+        x = float_input(x, own_dtype(np.asarray(x)))
+        self._mask = x > 0
+        return np.maximum(x, 0, dtype=x.dtype)
+
+    def backward(self, dout):
+        if self._mask is None:
+            raise RuntimeError("ReLU: backward called before forward")
+        dout = np.asarray(dout)
+        if dout.shape != self._mask.shape:
+            raise ValueError(f"ReLU: expected a gradient of shape {self._mask.shape}, "
+                             f"got {dout.shape}")
+        return np.where(self._mask, dout, np.zeros((), dtype=dout.dtype))

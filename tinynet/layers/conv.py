@@ -1,0 +1,129 @@
+"""2-D convolution as im2col + one BLAS GEMM per chunk of images, with groups."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import workspace
+from .._checks import check_geometry, check_input, check_window, float_input, pair
+from ..kernels import col2im, im2col, nchw_to_rows, rows_to_nchw
+from ..layer import Layer
+
+#: Images per chunk are chosen so the column matrix stays under this many bytes.
+DEFAULT_CHUNK_BYTES = 64 * 2**20
+
+
+class Conv2D(Layer):
+    """Cross-correlation over NCHW images (PyTorch's Conv2d semantics).
+
+    x: (N, in_channels, H, W) -> y: (N, out_channels, OH, OW), OH = (H + 2*ph - kh) // sh + 1.
+    ``weight`` is (out_channels, in_channels // groups, kh, kw), ``bias`` (out_channels,), both in
+    ``dtype``. Inputs of another dtype are converted to it. Default initialisation is PyTorch's:
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both. ``input_grad=False`` skips dL/dx (for a first
+    layer, whose input needs no gradient): ``backward`` then returns None.
+
+    The batch is processed in chunks of images whose column matrix fits in ``chunk_bytes``; each
+    chunk is one GEMM per group (``np.matmul`` over a stack of groups, no Python loop).
+    Backward recomputes the columns instead of keeping them, which bounds memory.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
+                 dtype=np.float32, rng=None, input_grad=True, chunk_bytes=DEFAULT_CHUNK_BYTES):
+        super().__init__()
+        name = f"Conv2D({in_channels}, {out_channels}, groups={groups})"
+        self.kernel_size = pair(kernel_size, "kernel_size", name)
+        self.stride = pair(stride, "stride", name)
+        self.padding = pair(padding, "padding", name)
+        check_geometry(name, self.kernel_size, self.stride, self.padding)
+        if min(in_channels, out_channels, groups) <= 0:
+            raise ValueError(f"{name}: channel counts and groups must be positive")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must both be divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.dtype = np.dtype(dtype)
+        self.input_grad = input_grad
+        self.chunk_bytes = chunk_bytes
+        kh, kw = self.kernel_size
+        rng = np.random.default_rng() if rng is None else rng
+        bound = 1 / math.sqrt(in_channels // groups * kh * kw)
+        w_shape = (out_channels, in_channels // groups, kh, kw)
+        self._add_param("weight", rng.uniform(-bound, bound, w_shape).astype(self.dtype))
+        self._add_param("bias", rng.uniform(-bound, bound, out_channels).astype(self.dtype))
+        self._x = None
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, groups={self.groups}")
+
+    def output_shape(self, input_shape):
+        """(N, out_channels, OH, OW) for an input of shape (N, C, H, W); checks that it fits."""
+        oh, ow = check_window(self._name(), input_shape, self.kernel_size, self.stride,
+                              self.padding)
+        return (input_shape[0], self.out_channels, oh, ow)
+
+    def _name(self):
+        return f"Conv2D({self.in_channels}, {self.out_channels}, groups={self.groups})"
+
+    def _chunk(self, n, oh, ow):
+        kh, kw = self.kernel_size
+        per_image = self.in_channels * kh * kw * oh * ow * self.dtype.itemsize
+        return max(1, min(n, self.chunk_bytes // max(per_image, 1)))
+
+    def forward(self, x):
+        x = check_input(x, self._name(), 4, self.in_channels)
+        x = float_input(x, self.dtype)
+        n, _, oh, ow = self.output_shape(x.shape)
+        g, o = self.groups, self.out_channels
+        w = self.params["weight"].reshape(g, o // g, -1)           # (G, O/G, Ck)
+        y = np.empty((n, o, oh * ow), dtype=self.dtype)
+        step = self._chunk(n, oh, ow)
+        for n0 in range(0, n, step):
+            n1 = min(n, n0 + step)
+            m = (n1 - n0) * oh * ow
+            cols = workspace.scratch("cols", (w.shape[2] * g, m), self.dtype)
+            im2col(x[n0:n1], self.kernel_size, self.stride, self.padding, out=cols)
+            rows = workspace.scratch("rows", (g, o // g, m), self.dtype)
+            np.matmul(w, cols.reshape(g, -1, m), out=rows)
+            rows_to_nchw(rows.reshape(o, m), self.params["bias"], y[n0:n1])
+        self._x = x
+        return y.reshape(n, o, oh, ow)
+
+    def backward(self, dout):
+        if self._x is None:
+            raise RuntimeError(f"{self._name()}: backward called before forward")
+        x = self._x
+        n, o, oh, ow = self.output_shape(x.shape)
+        dout = np.asarray(dout)
+        if dout.shape != (n, o, oh, ow):
+            raise ValueError(f"{self._name()}: expected a gradient of shape {(n, o, oh, ow)}, "
+                             f"got {dout.shape}")
+        dout = float_input(dout, self.dtype).reshape(n, o, oh * ow)
+        g = self.groups
+        w = self.params["weight"].reshape(g, o // g, -1)
+        dw = self.grads["weight"].reshape(g, o // g, -1)
+        db = self.grads["bias"]
+        dw[...] = 0
+        db[...] = 0
+        dx = np.empty(x.shape, dtype=self.dtype) if self.input_grad else None
+        step = self._chunk(n, oh, ow)
+        for n0 in range(0, n, step):
+            n1 = min(n, n0 + step)
+            m = (n1 - n0) * oh * ow
+            cols = workspace.scratch("cols", (w.shape[2] * g, m), self.dtype)
+            im2col(x[n0:n1], self.kernel_size, self.stride, self.padding, out=cols)
+            rows = workspace.scratch("rows", (g, o // g, m), self.dtype)
+            nchw_to_rows(dout[n0:n1], rows.reshape(o, m), db)
+            cols_g = cols.reshape(g, -1, m)
+            if n0 == 0:
+                np.matmul(rows, cols_g.transpose(0, 2, 1), out=dw)
+            else:
+                dw += np.matmul(rows, cols_g.transpose(0, 2, 1))
+            if dx is not None:
+                np.matmul(w.transpose(0, 2, 1), rows, out=cols_g)   # dcols overwrite cols
+                col2im(cols, (n1 - n0, *x.shape[1:]), self.kernel_size, self.stride,
+                       self.padding, out=dx[n0:n1])
+        return dx

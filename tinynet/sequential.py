@@ -1,0 +1,108 @@
+"""A container that runs named layers in order."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .layer import Layer
+from .state import load_into
+
+
+class Sequential(Layer):
+    """Layers applied in order: ``Sequential([("conv1", Conv2D(3, 8, 3)), ("relu1", ReLU())])``.
+
+    Parameters are named ``"<layer>.<param>"`` (``"conv1.weight"``). ``model["conv1"]`` returns a
+    layer; iterating yields ``(name, layer)`` pairs.
+    """
+
+    def __init__(self, layers):
+        super().__init__()
+        self.layers: OrderedDict[str, Layer] = OrderedDict()
+        for item in layers:
+            try:
+                name, layer = item
+            except (TypeError, ValueError):
+                raise ValueError(f"Sequential: expected (name, layer) pairs, got {item!r}") from None
+            if not isinstance(name, str) or not name or "." in name:
+                raise ValueError(f"Sequential: layer names must be non-empty strings without "
+                                 f"dots, got {name!r}")
+            if name in self.layers:
+                raise ValueError(f"Sequential: duplicate layer name {name!r}")
+            if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+                raise ValueError(f"Sequential: {name!r} is not a layer: {layer!r}")
+            self.layers[name] = layer
+        # A flat view of every parameter, so that code written for one layer works on a model.
+        self.params = {n: p for n, p, _ in self.named_parameters()}
+        self.grads = {n: g for n, _, g in self.named_parameters()}
+
+    def __getitem__(self, name: str) -> Layer:
+        return self.layers[name]
+
+    def __iter__(self):
+        return iter(self.layers.items())
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __repr__(self) -> str:
+        body = "\n".join(f"  ({name}): {layer!r}" for name, layer in self.layers.items())
+        return f"Sequential(\n{body}\n)"
+
+    def train(self, mode: bool = True) -> "Sequential":
+        self.training = bool(mode)
+        for layer in self.layers.values():
+            layer.train(mode)
+        return self
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout: np.ndarray):
+        """Backpropagate dL/d(output); returns dL/d(input), or None if the first layer skips it."""
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+            if dout is None:
+                break
+        return dout
+
+    def named_parameters(self):
+        """Yield ``(name, param, grad)`` for every parameter, names like ``"conv1.weight"``."""
+        for lname, layer in self.layers.items():
+            for pname, param, grad in layer.named_parameters():
+                yield f"{lname}.{pname}", param, grad
+
+    def num_parameters(self) -> int:
+        return sum(p.size for _, p, _ in self.named_parameters())
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A flat dict of copies of every parameter."""
+        return {name: param.copy() for name, param, _ in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters in place; ValueError on missing, extra or misshaped."""
+        load_into(self.params, state, owner="Sequential")
+
+    def summary(self, input_shape) -> str:
+        """A table of each layer's output shape and parameter count for ``input_shape`` (N, C, H, W).
+
+        Shapes are computed by running a forward pass on zeros of that shape in eval mode.
+        """
+        was_training = self.training
+        self.eval()
+        x = np.zeros(input_shape, dtype=np.float32)
+        lines = [f"{'layer':<10} {'type':<18} {'output shape':<22} {'params':>12}"]
+        lines.append("-" * len(lines[0]))
+        try:
+            for name, layer in self.layers.items():
+                x = layer.forward(x)
+                count = sum(p.size for _, p, _ in layer.named_parameters())
+                lines.append(f"{name:<10} {type(layer).__name__:<18} {str(x.shape):<22} "
+                             f"{count:>12,}")
+        finally:
+            self.train(was_training)
+        lines.append("-" * len(lines[0]))
+        lines.append(f"{'total':<10} {'':<18} {'':<22} {self.num_parameters():>12,}")
+        return "\n".join(lines)
