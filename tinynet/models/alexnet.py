@@ -1,0 +1,136 @@
+"""AlexNet (Krizhevsky, Sutskever & Hinton, 2012) as a Sequential of named tinynet layers.
+
+The default geometry is the paper's two-GPU network expressed with groups=2 (conv2, conv4 and
+conv5 see half the channels each): 60,965,224 parameters, logits (N, 1000) for (N, 3, 227, 227).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
+from ..sequential import Sequential
+
+#: The smallest input side that keeps every stage at least 1x1.
+MIN_INPUT_SIZE = 67
+
+CONV_CHANNELS = (96, 256, 384, 384, 256)
+FC_WIDTH = 4096
+INITS = ("paper", "caffe", "he")
+
+# (name, kernel, stride, padding, grouped) for conv1..conv5
+_CONVS = (("conv1", 11, 4, 0, False), ("conv2", 5, 1, 2, True), ("conv3", 3, 1, 1, False),
+          ("conv4", 3, 1, 1, True), ("conv5", 3, 1, 1, True))
+#: Layers whose bias the paper sets to 1 (Caffe: 0.1) "to give the ReLUs positive inputs".
+_POSITIVE_BIAS = ("conv2", "conv4", "conv5", "fc6", "fc7")
+
+
+def _scaled(channels: int, width: float, groups: int) -> int:
+    """channels * width, rounded to a positive multiple of groups."""
+    return max(groups, int(round(channels * width / groups)) * groups)
+
+
+def _feature_side(size: int) -> int:
+    side = (size - 11) // 4 + 1          # conv1
+    for _ in range(3):                    # pool1, pool2, pool5 (convs 2-5 keep the size)
+        side = (side - 3) // 2 + 1
+    return side
+
+
+def alexnet(num_classes=1000, input_size=227, width=1.0, groups=2, lrn=True, dropout=0.5,
+            init="paper", seed=0, dtype=np.float32) -> Sequential:
+    """Build AlexNet; returns a ``Sequential`` whose ``config`` attribute rebuilds it.
+
+    Layers, in the paper's order: conv1 relu1 norm1 pool1 conv2 relu2 norm2 pool2 conv3 relu3
+    conv4 relu4 conv5 relu5 pool5 flatten fc6 relu6 drop6 fc7 relu7 drop7 fc8 (norm layers only
+    with ``lrn``, drop layers only when ``dropout > 0``).
+
+    - ``input_size``: side of the square input; fc6 is sized from the real feature map.
+      At least 67 (``MIN_INPUT_SIZE``).
+    - ``width``: scales every channel count and the hidden fc width (0.25 for quick runs).
+    - ``groups``: 2 is the paper's two-GPU split for conv2/4/5, 1 the single-tower network.
+    - ``init``: ``"paper"``: weights N(0, 0.01), biases 1 in conv2/4/5 and fc6/7, else 0.
+      The paper's init can sit at loss ln(num_classes) for a long time before it starts to
+      learn (Caffe issues #59, #401); ``"caffe"`` (bvlc_alexnet: those biases 0.1, fc6/fc7
+      std 0.005) and ``"he"`` (He-normal weights, zero biases) start faster.
+    - ``seed``: the weights and each dropout layer's mask stream derive from it.
+    """
+    if init not in INITS:
+        raise ValueError(f"alexnet: init must be one of {INITS}, got {init!r}")
+    if groups not in (1, 2):
+        raise ValueError(f"alexnet: groups must be 1 or 2, got {groups!r}")
+    if not width > 0:
+        raise ValueError(f"alexnet: width must be positive, got {width!r}")
+    if int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f"alexnet: num_classes must be a positive integer, got {num_classes!r}")
+    if input_size < MIN_INPUT_SIZE:
+        raise ValueError(f"alexnet: input_size {input_size} is too small; the minimum is "
+                         f"{MIN_INPUT_SIZE} (every stage must stay at least 1x1)")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"alexnet: dropout must be in [0, 1), got {dropout!r}")
+    dtype = np.dtype(dtype)
+    config = dict(num_classes=int(num_classes), input_size=int(input_size), width=float(width),
+                  groups=int(groups), lrn=bool(lrn), dropout=float(dropout), init=init,
+                  seed=int(seed), dtype=dtype.name)
+    rng = np.random.default_rng(seed)
+    channels = [_scaled(c, width, groups) for c in CONV_CHANNELS]
+    hidden = max(1, int(round(FC_WIDTH * width)))
+
+    layers = []
+    cin = 3
+    for (name, k, s, p, grouped), cout in zip(_CONVS, channels):
+        i = name[-1]
+        layers.append((name, Conv2D(cin, cout, k, s, p, groups=groups if grouped else 1,
+                                    dtype=dtype, rng=rng, input_grad=(name != "conv1"))))
+        layers.append((f"relu{i}", ReLU()))
+        if lrn and name in ("conv1", "conv2"):
+            layers.append((f"norm{i}", LocalResponseNorm(5, 1e-4, 0.75, 2.0)))
+        if name in ("conv1", "conv2", "conv5"):
+            layers.append((f"pool{i}", MaxPool2D(3, 2)))
+        cin = cout
+    side = _feature_side(input_size)
+    layers.append(("flatten", Flatten()))
+    fin = cin * side * side
+    for i, fout in ((6, hidden), (7, hidden)):
+        layers.append((f"fc{i}", Linear(fin, fout, dtype=dtype, rng=rng)))
+        layers.append((f"relu{i}", ReLU()))
+        if dropout > 0:
+            layers.append((f"drop{i}", Dropout(dropout, rng=np.random.default_rng([seed, i]))))
+        fin = fout
+    layers.append(("fc8", Linear(fin, num_classes, dtype=dtype, rng=rng)))
+
+    model = Sequential(layers)
+    _initialise(model, init, rng)
+    model.config = config
+    return model
+
+
+def alexnet_from_config(config: dict) -> Sequential:
+    """Rebuild the model that ``alexnet(**config)`` built (``model.config``)."""
+    known = {"num_classes", "input_size", "width", "groups", "lrn", "dropout", "init", "seed",
+             "dtype"}
+    unknown = set(config) - known
+    if unknown:
+        raise ValueError(f"alexnet_from_config: unknown keys {sorted(unknown)}")
+    return alexnet(**config)
+
+
+def _initialise(model: Sequential, init: str, rng: np.random.Generator) -> None:
+    for name, layer in model:
+        if "weight" not in layer.params:
+            continue
+        w, b = layer.params["weight"], layer.params["bias"]
+        if init == "he":
+            fan_in = w[0].size
+            std = math.sqrt(2.0 / fan_in)
+        elif init == "caffe" and name in ("fc6", "fc7"):
+            std = 0.005
+        else:
+            std = 0.01
+        w[...] = rng.standard_normal(w.shape, dtype=w.dtype)
+        w *= w.dtype.type(std)
+        if init == "he" or name not in _POSITIVE_BIAS:
+            b[...] = 0
+        else:
+            b[...] = 1.0 if init == "paper" else 0.1
