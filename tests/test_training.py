@@ -1,0 +1,138 @@
+"""The training loop, evaluation, checkpoints and exact resume, on a small AlexNet."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from tinynet.checkpoint import CheckpointError
+from tinynet.models import alexnet
+from tinynet.train import (ArrayBatches, LossPlateauWarning, Trainer, TrainingDiverged, evaluate,
+                           topk_correct)
+from tinynet.layers import SoftmaxCrossEntropy
+
+from .toy_data import blobs
+
+
+def small_model(seed=0, init="he", dropout=0.5):
+    return alexnet(num_classes=4, input_size=67, width=0.25, init=init, seed=seed, dropout=dropout)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return blobs(16, seed=0)
+
+
+def test_small_alexnet_learns(data):
+    images, labels = data
+    trainer = Trainer.for_model(small_model(dropout=0), lr=0.01, schedule=None)
+    batches = ArrayBatches(images, labels, 8, seed=0)
+    losses = []
+    for _ in range(6):
+        stats = trainer.train_epoch(batches)
+        trainer.finish_epoch(stats)
+        losses.append(stats.loss)
+    print("loss per epoch:", [round(v, 3) for v in losses])
+    assert losses[-1] < 0.5 * math.log(4), losses
+    val = trainer.evaluate(ArrayBatches(images, labels, 32, shuffle=False))
+    assert val.acc1 > 0.8 and val.top1_error == pytest.approx(1 - val.acc1)
+
+
+def test_exact_resume_matches_straight_run(data, tmp_path):
+    images, labels = data
+    images, labels = images[::2], labels[::2]
+
+    def fresh():
+        return Trainer.for_model(small_model(seed=1), lr=0.01, schedule="plateau")
+
+    straight = fresh()
+    batches = ArrayBatches(images, labels, 8, seed=5)
+    val = ArrayBatches(images, labels, 16, shuffle=False)
+    straight.fit(batches, val, epochs=2)
+
+    first = fresh()
+    first.fit(batches, val, epochs=1, checkpoint=tmp_path / "ck.npz")
+    resumed = Trainer.load(tmp_path / "ck.npz")
+    assert resumed.epoch == 1 and resumed.step == first.step
+    resumed.fit(batches, val, epochs=2)
+
+    for (name, p, _), (_, q, _) in zip(straight.model.named_parameters(),
+                                       resumed.model.named_parameters()):
+        np.testing.assert_array_equal(p, q, err_msg=name)     # to the last bit
+    assert resumed.optimizer.lr == straight.optimizer.lr
+    untimed = [{k: v for k, v in r.items() if k not in ("seconds", "images_per_sec")}
+               for r in (*straight.history, *resumed.history)]
+    assert untimed[:2] == untimed[2:]
+    assert resumed.schedule.state_dict() == straight.schedule.state_dict()
+
+
+def test_checkpoint_holds_what_resume_needs(data, tmp_path):
+    images, labels = data
+    trainer = Trainer.for_model(small_model(), lr=0.02, schedule="step", step_size=1)
+    trainer.fit(ArrayBatches(images[:8], labels[:8], 8), ArrayBatches(images[:8], labels[:8], 8),
+                epochs=1, checkpoint=tmp_path / "c.npz")
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as f:
+        keys = set(f.files)
+    assert "model/conv1.weight" in keys and "optim/velocity.fc8.weight" in keys
+    loaded = Trainer.load(tmp_path / "c.npz")
+    assert loaded.optimizer.lr == pytest.approx(0.002)           # the step schedule fired
+    assert loaded.schedule_kind == "step" and loaded.epoch == 1
+    assert loaded.model.config == trainer.model.config
+    state = trainer.model["drop6"].rng.bit_generator.state
+    assert loaded.model["drop6"].rng.bit_generator.state == state
+
+
+def test_loading_a_mismatched_checkpoint_fails_clearly(data, tmp_path):
+    trainer = Trainer.for_model(small_model(), schedule=None)
+    trainer.save(tmp_path / "a.npz")
+    other = Trainer.for_model(alexnet(num_classes=5, input_size=67, width=0.25), schedule=None)
+    from tinynet.checkpoint import load_checkpoint
+    with pytest.raises(CheckpointError, match=r"fc8.weight"):
+        other.restore(load_checkpoint(tmp_path / "a.npz"))
+    (tmp_path / "junk.npz").write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.npz"):
+        Trainer.load(tmp_path / "junk.npz")
+
+
+def test_nan_loss_stops_with_step_and_lr(data):
+    images, labels = data
+    trainer = Trainer.for_model(small_model(), lr=0.05, schedule=None)
+    bad = images[:8].copy()
+    bad[0, 0, 0, 0] = np.nan
+    before = trainer.model.state_dict()
+    with pytest.raises(TrainingDiverged, match=r"step 1 with learning rate 0.05"):
+        trainer.train_epoch([(bad, labels[:8])])
+    for name, value in before.items():                          # nothing was stepped
+        np.testing.assert_array_equal(trainer.model.state_dict()[name], value)
+
+
+def test_warns_when_loss_sits_at_chance(data):
+    images, labels = data
+    model = small_model(init="paper")
+    model["fc8"].params["weight"][...] = 0          # uniform predictions: loss is ln(4)
+    trainer = Trainer(model, Trainer.for_model(model, lr=0.0).optimizer, None,
+                      plateau_patience=3)
+    with pytest.warns(LossPlateauWarning, match=r"ln\(4\)"):
+        trainer.train_epoch(ArrayBatches(images[:32], labels[:32], 8))
+
+
+def test_no_plateau_warning_while_learning(data):
+    images, labels = data
+    trainer = Trainer.for_model(small_model(), lr=0.01, schedule=None, plateau_patience=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LossPlateauWarning)
+        trainer.train_epoch(ArrayBatches(images[:8], labels[:8], 8))
+
+
+def test_ten_crop_evaluation_averages_softmax(data):
+    images, labels = data
+    model = small_model()
+    crops = np.stack([images[:4]] * 10, axis=1)                  # (4, 10, 3, 67, 67)
+    single = evaluate(model, SoftmaxCrossEntropy(), [(images[:4], labels[:4])])
+    ten = evaluate(model, SoftmaxCrossEntropy(), [(crops, labels[:4])])
+    assert ten.acc1 == single.acc1 and ten.loss == pytest.approx(single.loss, rel=1e-4)
+
+
+def test_topk_correct():
+    scores = np.array([[0.1, 0.5, 0.4], [0.9, 0.05, 0.05], [0.2, 0.3, 0.5]])
+    assert topk_correct(scores, np.array([2, 0, 0]), ks=(1, 2, 5)) == {1: 1, 2: 2, 5: 3}
