@@ -1,0 +1,16 @@
+#!/usr/bin/env python
+"""Train, evaluate and use AlexNet on an ImageNet-style folder with tinynet.
+
+    python examples/alexnet.py --demo                      # no data needed: a 3-minute demo
+    python examples/alexnet.py --data ./imagenet           # train/ and val/ with class folders
+    python examples/alexnet.py --data ./imagenet -e --resume runs/alexnet/best.npz
+    python examples/alexnet.py --predict cat.jpg --resume runs/alexnet/best.npz
+
+Run with --help for every option. The logic lives in ``tinynet.cli``.
+"""
+import sys
+
+from tinynet.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""DataLoader: batching, reproducibility across worker counts, sharding,
+bad-file skipping and worker clean-up."""
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinynet.data import DataLoader, EvalTransform, ImageFolder, TrainTransform
+
+N_GOOD = 37  # + 1 truncated file
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("loader") / "train"
+    rng = np.random.default_rng(0)
+    for i in range(N_GOOD):
+        d = root / f"class{i % 3}"
+        d.mkdir(parents=True, exist_ok=True)
+        w, h = int(rng.integers(30, 60)), int(rng.integers(30, 60))
+        img = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        img.save(d / f"img{i:03d}.{'png' if i % 2 else 'jpg'}")
+    bad = root / "class1" / "img_bad.jpg"
+    img.save(bad, format="JPEG")
+    bad.write_bytes(bad.read_bytes()[:200])
+    return root
+
+
+@pytest.fixture(scope="module")
+def ds(folder):
+    return ImageFolder(folder)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_children():
+    yield
+    assert mp.active_children() == [], "a test left worker processes behind"
+
+
+def _epoch(loader, epoch=0):
+    loader.set_epoch(epoch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return list(loader)
+
+
+def _bad_index(ds) -> int:
+    return [i for i, (p, _) in enumerate(ds.samples) if "bad" in p][0]
+
+
+def _dead(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _assert_equal_batches(a, b):
+    assert len(a) == len(b)
+    for (xa, ya), (xb, yb) in zip(a, b):
+        assert xa.dtype == xb.dtype == np.float32 and ya.dtype == yb.dtype == np.int64
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
+def test_batches_shape_dtype_layout(ds):
+    dl = DataLoader(ds, TrainTransform(24), batch_size=8, shuffle=False, workers=0)
+    batches = _epoch(dl)
+    sizes = [len(y) for _, y in batches]
+    assert sum(sizes) == N_GOOD and len(batches) == len(dl) == 5
+    x, y = batches[0]
+    assert x.shape == (8, 3, 24, 24) and x.dtype == np.float32 and x.flags.c_contiguous
+    assert y.dtype == np.int64 and y.shape == (8,)
+    labels = np.concatenate([y for _, y in batches])
+    assert labels.tolist() == [lab for p, lab in ds.samples if "bad" not in p]
+
+
+def test_workers_bit_identical_to_in_process(ds):
+    tf = TrainTransform(24)
+    ref = DataLoader(ds, tf, batch_size=6, shuffle=True, seed=3, workers=0)
+    par = DataLoader(ds, tf, batch_size=6, shuffle=True, seed=3, workers=2, prefetch=1)
+    for epoch in (0, 1):
+        _assert_equal_batches(_epoch(ref, epoch), _epoch(par, epoch))
+
+
+def test_ten_crop_batches_with_workers(ds):
+    tf = EvalTransform(24, ten_crop=True)
+    a = _epoch(DataLoader(ds, tf, batch_size=16, workers=0))
+    b = _epoch(DataLoader(ds, tf, batch_size=16, workers=2))
+    assert a[0][0].shape == (16, 10, 3, 24, 24)
+    _assert_equal_batches(a, b)
+
+
+def test_spawn_start_method_matches(ds):
+    tf = TrainTransform(24)
+    a = _epoch(DataLoader(ds, tf, batch_size=19, shuffle=True, workers=0))
+    b = _epoch(DataLoader(ds, tf, batch_size=19, shuffle=True, workers=1, start_method="spawn"))
+    _assert_equal_batches(a, b)
+
+
+def test_last_partial_batch_and_drop_last(ds):
+    keep = DataLoader(ds, EvalTransform(24), batch_size=10, workers=0)
+    drop = DataLoader(ds, EvalTransform(24), batch_size=10, workers=0, drop_last=True)
+    # 38 files: batches of 10,10,10,8; the truncated file (index 25) shrinks batch 2
+    assert _bad_index(ds) == 25
+    assert [len(y) for _, y in _epoch(keep)] == [10, 10, 9, 8]
+    assert [len(y) for _, y in _epoch(drop)] == [10, 10, 9]
+    assert (len(keep), len(drop)) == (4, 3)
+
+
+def test_shuffle_reproducible_per_epoch(ds):
+    n = len(ds)
+    a = DataLoader(ds, EvalTransform(24), batch_size=8, shuffle=True, seed=7, workers=0)
+    b = DataLoader(ds, EvalTransform(24), batch_size=8, shuffle=True, seed=7, workers=0)
+    for e in (0, 1, 5):
+        np.testing.assert_array_equal(a.indices(e), np.random.default_rng([7, e]).permutation(n))
+    assert not np.array_equal(a.indices(0), a.indices(1))
+    assert not np.array_equal(a.indices(0), np.arange(n))
+    _assert_equal_batches(_epoch(a, 1), _epoch(b, 1))
+    y0 = np.concatenate([y for _, y in _epoch(a, 0)])
+    y1 = np.concatenate([y for _, y in _epoch(a, 1)])
+    assert not np.array_equal(y0, y1)
+    other = DataLoader(ds, EvalTransform(24), batch_size=8, shuffle=True, seed=8, workers=0)
+    assert not np.array_equal(other.indices(0), a.indices(0))
+
+
+def test_augmentation_differs_across_epochs_not_across_positions(ds):
+    dl = DataLoader(ds, TrainTransform(24), batch_size=N_GOOD + 1, shuffle=True, workers=0)
+    x0, y0 = _epoch(dl, 0)[0]
+    x1, _ = _epoch(dl, 1)[0]
+    i0 = [int(i) for i in dl.indices(0) if "bad" not in ds.samples[i][0]]
+    i1 = [int(i) for i in dl.indices(1) if "bad" not in ds.samples[i][0]]
+    a = x0[i0.index(0)]
+    b = x1[i1.index(0)]
+    assert not np.array_equal(a, b), "sample 0 is augmented afresh each epoch"
+    # a shard sees exactly the same pixels for the same sample in the same epoch
+    shard = DataLoader(ds, TrainTransform(24), batch_size=4, shuffle=True, workers=0,
+                       num_shards=3, shard=1)
+    xs, _ = _epoch(shard, 0)[0]
+    first = int(shard.indices(0)[0])
+    np.testing.assert_array_equal(xs[0], x0[i0.index(first)])
+
+
+def test_sharding_disjoint_equal_and_indices_fn(ds):
+    n = len(ds)
+    shards = [DataLoader(ds, EvalTransform(24), 4, shuffle=True, seed=1, workers=0,
+                         num_shards=3, shard=r).indices(2) for r in range(3)]
+    perm = np.random.default_rng([1, 2]).permutation(n)
+    assert [len(s) for s in shards] == [n // 3] * 3
+    for r, s in enumerate(shards):
+        np.testing.assert_array_equal(s, perm[: n - n % 3][r::3])
+    assert len(set(np.concatenate(shards).tolist())) == 3 * (n // 3)
+    custom = DataLoader(ds, EvalTransform(24), 4, workers=0, indices_fn=lambda p: p[p % 5 == 0])
+    assert custom.indices().tolist() == list(range(0, n, 5))
+    with pytest.raises(ValueError, match="shard"):
+        DataLoader(ds, EvalTransform(24), 4, num_shards=2, shard=2)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_corrupt_file_skipped_warned_once_and_counted(ds, workers):
+    dl = DataLoader(ds, EvalTransform(24), batch_size=8, workers=workers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for epoch in (0, 1):
+            dl.set_epoch(epoch)
+            total = sum(len(y) for _, y in dl)
+            assert total == N_GOOD
+            assert dl.skipped == 1 and dl.skipped_files == [ds.samples[_bad_index(ds)][0]]
+    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(msgs) == 1 and "img_bad.jpg" in msgs[0], msgs
+    assert dl.bad_files == {ds.samples[_bad_index(ds)][0]}
+
+
+def test_early_break_stops_workers(ds):
+    dl = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2)
+    for _ in dl:
+        pids = list(dl.worker_pids)
+        assert len(mp.active_children()) == 2
+        break
+    assert mp.active_children() == []
+    assert all(_dead(p) for p in pids)
+
+
+def test_close_and_context_manager_stop_held_iterator(ds):
+    with DataLoader(ds, TrainTransform(24), batch_size=4, workers=2) as dl:
+        it = iter(dl)
+        next(it)
+        assert len(mp.active_children()) == 2
+    assert mp.active_children() == []
+    dl2 = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2)
+    it = iter(dl2)
+    next(it)
+    iter(dl2)  # starting a new pass stops the old one's workers
+    assert mp.active_children() == []
+    dl2.close()
+
+
+def test_keyboard_interrupt_in_loop_body_stops_workers(ds):
+    dl = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in dl:
+            raise KeyboardInterrupt
+    assert mp.active_children() == []
+
+
+def test_workers_ignore_sigint(ds):
+    """Ctrl-C hits the whole process group: workers must not die from it."""
+    ref = _epoch(DataLoader(ds, TrainTransform(24), batch_size=4, workers=0))
+    dl = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2, prefetch=1)
+    got = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for k, batch in enumerate(dl):
+            if k == 0:
+                for pid in dl.worker_pids:
+                    os.kill(pid, signal.SIGINT)
+                time.sleep(0.05)
+            got.append(batch)
+    _assert_equal_batches(ref, got)
+
+
+class _Boom:
+    """Transform that fails (a bug, not bad data) on one sample."""
+
+    def __call__(self, img, rng):
+        if img.size[0] == self.width:
+            raise ZeroDivisionError("boom in transform")
+        return np.zeros((3, 4, 4), np.float32)
+
+    def __init__(self, width):
+        self.width = width
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_transform_error_propagates_and_cleans_up(ds, workers):
+    width = ds.load(20)[0].size[0]
+    dl = DataLoader(ds, _Boom(width), batch_size=4, workers=workers)
+    expected = RuntimeError if workers else ZeroDivisionError
+    with pytest.raises(expected, match="boom in transform"):
+        _epoch(dl)
+    assert mp.active_children() == []
+
+
+def test_dead_worker_is_reported(ds):
+    dl = DataLoader(ds, TrainTransform(24), batch_size=2, workers=2, prefetch=1)
+    with pytest.raises(RuntimeError, match="killed by signal 9"):
+        for k, _ in enumerate(dl):
+            if k == 0:
+                os.kill(dl.worker_pids[0], signal.SIGKILL)
+    assert mp.active_children() == []

@@ -1,0 +1,52 @@
+"""Evaluating a checkpoint on a validation folder, and predicting the classes of images."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import DataLoader, EvalTransform, check_dataset, open_rgb
+from ..train import predict_proba
+from .progress import EpochBar
+from .session import check_classes, dataset_dir, load_trainer
+
+
+def run_evaluation(args) -> int:
+    trainer = load_trainer(args.resume)
+    data_dir = dataset_dir(args)
+    train_set, val_set = check_dataset(data_dir)
+    check_classes(trainer, list(train_set.classes), args.resume)
+    size = trainer.model.config["input_size"]
+    loader = DataLoader(val_set, EvalTransform(crop=size, ten_crop=args.ten_crop),
+                        args.batch_size, workers=args.workers)
+    try:
+        with EpochBar(len(loader), "evaluate", args.no_progress) as bar:
+            stats = trainer.evaluate(loader, on_batch=bar.update)
+    finally:
+        loader.close()
+    crops = "10-crop" if args.ten_crop else "centre crop"
+    print(f"{args.resume} on {data_dir / 'val'} ({stats.images} images, {crops}): "
+          f"loss {stats.loss:.4f}  top-1 {stats.acc1:.4f} (error {stats.top1_error:.4f})  "
+          f"top-5 {stats.acc5:.4f} (error {stats.top5_error:.4f})")
+    if loader.skipped:
+        print(f"{loader.skipped} unreadable files skipped")
+    return 0
+
+
+def run_prediction(args) -> int:
+    from .args import UsageError
+
+    trainer = load_trainer(args.resume)
+    names = trainer.extra.get("class_names") or trainer.extra.get("classes") or \
+        [str(i) for i in range(trainer.num_classes)]
+    transform = EvalTransform(crop=trainer.model.config["input_size"], ten_crop=args.ten_crop)
+    for path in args.predict:
+        try:
+            image = open_rgb(path)
+        except FileNotFoundError:
+            raise UsageError(f"image {path} does not exist") from None
+        except Exception as err:
+            raise UsageError(f"cannot read image {path}: {err}") from None
+        probs = predict_proba(trainer.model, transform(image)[None])[0]
+        print(path)
+        for k in np.argsort(-probs, kind="stable")[:5]:
+            print(f"  {probs[k]:.4f}  {names[k]}")
+    return 0

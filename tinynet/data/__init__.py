@@ -1,0 +1,31 @@
+"""tinynet.data: image data pipeline (Pillow + NumPy only).
+
+ImageFolder / check_dataset / class_names read ``root/{train,val}/<class>/<image>``
+trees; TrainTransform / EvalTransform / ten_crop turn PIL images into normalised
+float32 CHW arrays; DataLoader batches them (optionally in worker processes,
+reproducibly); make_shapes_dataset generates a small dataset to try things on.
+"""
+
+from .check import check_dataset
+from .errors import DatasetError
+from .folder import ImageFolder
+from .image import IMG_EXTENSIONS, open_rgb, to_rgb
+from .loader import DataLoader
+from .names import class_names
+from .synthetic import make_shapes_dataset
+from .transforms import (
+    IMAGENET_EIGVAL,
+    IMAGENET_EIGVEC,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    EvalTransform,
+    TrainTransform,
+    ten_crop,
+)
+
+__all__ = [
+    "ImageFolder", "DatasetError", "check_dataset", "class_names",
+    "TrainTransform", "EvalTransform", "ten_crop", "DataLoader", "make_shapes_dataset",
+    "IMAGENET_MEAN", "IMAGENET_STD", "IMAGENET_EIGVAL", "IMAGENET_EIGVEC",
+    "IMG_EXTENSIONS", "open_rgb", "to_rgb",
+]

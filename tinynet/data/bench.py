@@ -1,0 +1,86 @@
+"""Loader throughput: ``python -m tinynet.data.bench [--images 200] [--size 500x375]``.
+
+Writes synthetic photo-like JPEGs into a temporary ImageFolder and prints
+images/s of ``DataLoader(TrainTransform(crop))`` for several worker counts,
+plus the decode+resize cost of a large JPEG with and without draft decoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .folder import ImageFolder
+from .image import open_rgb
+from .loader import DataLoader
+from .transforms import TrainTransform, resize_shorter
+
+
+def make_jpegs(root: Path, count: int, size: tuple[int, int], classes: int = 4, seed: int = 0):
+    """``count`` JPEGs (quality 90) of smooth colour fields + texture, ``classes`` folders."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    for i in range(count):
+        folder = root / f"c{i % classes}"
+        folder.mkdir(parents=True, exist_ok=True)
+        f = rng.uniform(0.005, 0.05, (3, 2))
+        ph = rng.uniform(0, 6.3, 3)
+        chans = [127 + 100 * np.sin(xx * f[c, 0] + yy * f[c, 1] + ph[c]) for c in range(3)]
+        arr = np.stack(chans, axis=2) + rng.normal(0, 12, (h, w, 3))
+        img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+        img.save(folder / f"img{i:05d}.jpg", quality=90)
+
+
+def throughput(ds, transform, workers: int, batch_size: int, epochs: int = 2) -> float:
+    """images/s over ``epochs`` passes (worker start-up included)."""
+    with DataLoader(ds, transform, batch_size, shuffle=True, seed=0, workers=workers) as dl:
+        t0, n = time.perf_counter(), 0
+        for e in range(epochs):
+            dl.set_epoch(e)
+            for images, _ in dl:
+                n += len(images)
+        return n / (time.perf_counter() - t0)
+
+
+def decode_resize_ms(path: Path, size: int, draft: bool, reps: int = 20) -> float:
+    """ms to decode ``path`` and resize its shorter side to ``size``."""
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        resize_shorter(open_rgb(path, min_size=size if draft else None), size)
+    return 1000 * (time.perf_counter() - t0) / reps
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=200)
+    ap.add_argument("--size", default="500x375", help="JPEG size WxH")
+    ap.add_argument("--crop", type=int, default=227)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--workers", default="0,1,2", help="comma-separated worker counts")
+    args = ap.parse_args(argv)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    with tempfile.TemporaryDirectory(prefix="tinynet-bench-") as tmp:
+        root = Path(tmp)
+        t0 = time.perf_counter()
+        make_jpegs(root / "train", args.images, (w, h))
+        print(f"wrote {args.images} JPEGs of {w}x{h} in {time.perf_counter() - t0:.1f} s")
+        ds = ImageFolder(root / "train")
+        tf = TrainTransform(args.crop)
+        print(f"TrainTransform(crop={args.crop}) resize={tf.resize}, batch {args.batch_size}")
+        for k in (int(v) for v in args.workers.split(",")):
+            print(f"  workers={k}: {throughput(ds, tf, k, args.batch_size):7.1f} images/s")
+        make_jpegs(root / "big", 1, (2048, 1536))
+        big = next((root / "big").rglob("*.jpg"))
+        print(f"decode + resize one 2048x1536 JPEG to {tf.resize}: "
+              f"full decode {decode_resize_ms(big, tf.resize, False):.1f} ms, "
+              f"draft decode {decode_resize_ms(big, tf.resize, True):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

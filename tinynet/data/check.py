@@ -1,0 +1,114 @@
+"""``check_dataset``: validate a ``data_dir/{train,val}/<class>/<image>`` tree
+before training, with error messages that say what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import DatasetError
+from .folder import ImageFolder, find_classes
+from .image import IMG_EXTENSIONS, is_image_file
+
+__all__ = ["check_dataset"]
+
+VALPREP_URL = "https://raw.githubusercontent.com/soumith/imagenetloader.torch/master/valprep.sh"
+LAYOUT = "{root}/train/<class>/<image> and {root}/val/<class>/<image>"
+
+
+def _listing(folder: Path, limit: int = 8) -> str:
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return "(unreadable)"
+    if not names:
+        return "(empty)"
+    extra = f", ... ({len(names)} entries)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + extra
+
+
+def _few(items: list[str], limit: int = 5) -> str:
+    extra = f", ... ({len(items)} in all)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + extra
+
+
+def _missing_split(root: Path, split: str) -> DatasetError:
+    hint = ""
+    kaggle = root / "ILSVRC" / "Data" / "CLS-LOC"
+    if kaggle.is_dir():
+        hint = f" This looks like the Kaggle ImageNet download: pass '{kaggle}' instead."
+    elif root.name in ("train", "val"):
+        hint = f" You seem to have passed a split folder itself; pass its parent '{root.parent}'."
+    elif find_classes(root) and split == "train":
+        hint = (" Its sub-folders look like class folders: move them into a train/ folder "
+                "and create a val/ folder the same way.")
+    return DatasetError(
+        f"Data directory '{root}' has no {split}/ folder (it contains: {_listing(root)}). "
+        f"Expected layout: {LAYOUT.format(root=root)}.{hint}"
+    )
+
+
+def _check_split(root: Path, split: str) -> ImageFolder:
+    d = root / split
+    with os.scandir(d) as it:
+        loose = sorted(e.name for e in it if e.is_file() and is_image_file(e.name))
+    classes = find_classes(d)
+    if loose and split == "val":
+        raise DatasetError(
+            f"'{d}' holds {len(loose)} image(s) directly (e.g. {_few(loose, 3)}) instead of in "
+            "class folders; labels come from folder names, so accuracy would be meaningless "
+            "(~0.1% on ImageNet). This is ImageNet's raw validation layout: sort the images "
+            f"into {d}/<wnid>/ folders, e.g. by running valprep.sh inside {d} as "
+            f"pytorch/examples does ({VALPREP_URL}), or from LOC_val_solution.csv."
+        )
+    if loose:
+        raise DatasetError(
+            f"'{d}' holds {len(loose)} image(s) directly (e.g. {_few(loose, 3)}); every image "
+            f"must be inside a class folder: {d}/<class>/<image>."
+        )
+    if not classes:
+        raise DatasetError(
+            f"'{d}' has no class folders (it contains: {_listing(d)}). Put each class's images "
+            f"in its own folder {d}/<class>/ (accepted extensions: {' '.join(IMG_EXTENSIONS)})."
+        )
+    return ImageFolder(d)
+
+
+def check_dataset(data_dir: str | os.PathLike) -> tuple[ImageFolder, ImageFolder]:
+    """Validate ``data_dir`` -> (train ImageFolder, val ImageFolder).
+
+    Raises ``DatasetError`` (a ``ValueError``) naming the problem and its fix for:
+    a missing ``data_dir``, ``train/`` or ``val/``; a split without class folders;
+    images lying directly in a split (ImageNet's raw ``val/`` layout); an empty
+    class folder; ``val/`` classes that differ from ``train/`` classes.
+    """
+    root = Path(data_dir)
+    if not root.exists():
+        raise DatasetError(
+            f"Data directory '{root}' does not exist. Pass the folder that contains train/ and "
+            f"val/ ({LAYOUT.format(root=root)}); to try tinynet without ImageNet, create one "
+            f"with tinynet.data.make_shapes_dataset('{root}')."
+        )
+    if not root.is_dir():
+        raise DatasetError(f"Data directory '{root}' is a file, not a directory. "
+                           f"Expected layout: {LAYOUT.format(root=root)}.")
+    for split in ("train", "val"):
+        if not (root / split).is_dir():
+            raise _missing_split(root, split)
+    train = _check_split(root, "train")
+    val = _check_split(root, "val")
+    if train.classes != val.classes:
+        t, v = set(train.classes), set(val.classes)
+        only_val, only_train = sorted(v - t), sorted(t - v)
+        parts = []
+        if only_val:
+            parts.append(f"only in val/: {_few(only_val)}")
+        if only_train:
+            parts.append(f"only in train/: {_few(only_train)}")
+        raise DatasetError(
+            f"'{root}/val' has {len(v)} classes and '{root}/train' has {len(t)}; they differ ("
+            + "; ".join(parts) + "). Labels are the sorted folder names, so both splits must "
+            "contain exactly the same class folders: add the missing folders (with images) "
+            "or remove the extra ones."
+        )
+    return train, val

@@ -1,0 +1,201 @@
+"""Worker processes that build whole batches into shared-memory slots.
+
+One ``WorkerPool`` serves one pass over a list of batches. The main process
+sends each worker small tasks ``(batch_no, slot)`` over its own pipe; the worker
+writes the batch into shared buffer ``slot`` and answers
+``("ok", batch_no, slot, n, skipped)`` (or ``("error", ...)`` with a traceback).
+Batches are handed out in order, each to the least busy worker, with at most
+``nslots`` in flight; the pool yields them in order, copied out of the slot.
+
+Workers ignore SIGINT (Ctrl-C reaches the main process, which terminates them),
+are daemonic, and exit on their own if the main process disappears.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import traceback
+from multiprocessing import connection as mpc
+
+import numpy as np
+
+from .batch import build_batch
+
+__all__ = ["WorkerPool"]
+
+_POLL_S = 1.0  # how often an idle worker checks that its parent is alive
+
+
+def _worker_main(dataset, transform, batches, seed, epoch, min_size,
+                 img_buf, lab_buf, nslots, sample_shape, dtype, tasks, results, parent_pid):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    bsz = max(len(b) for b in batches)
+    images = np.frombuffer(img_buf, dtype=dtype).reshape((nslots, bsz) + tuple(sample_shape))
+    labels = np.frombuffer(lab_buf, dtype=np.int64).reshape(nslots, bsz)
+    while True:
+        if not tasks.poll(_POLL_S):
+            if os.getppid() != parent_pid:
+                return
+            continue
+        try:
+            task = tasks.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        b, slot = task
+        idx = batches[b]
+        try:
+            _, _, n, skipped = build_batch(dataset, transform, idx, seed, epoch, min_size,
+                                           images[slot, :len(idx)], labels[slot, :len(idx)])
+            results.send(("ok", b, slot, n, skipped))
+        except Exception:
+            results.send(("error", b, slot, traceback.format_exc()))
+
+
+def _shared_buffer(ctx, nbytes: int):
+    """Zero-filled buffer visible to child processes (anonymous shared mmap under
+    'fork', a multiprocessing RawArray otherwise)."""
+    nbytes = max(int(nbytes), 1)
+    if ctx.get_start_method() == "fork":
+        return mmap.mmap(-1, nbytes)
+    return ctx.RawArray("b", nbytes)
+
+
+class WorkerPool:
+    """Run ``workers`` processes over ``batches`` (list of index arrays); iterate
+    to get ``(images, labels, n, skipped)`` per batch, in order."""
+
+    def __init__(self, ctx, workers, prefetch, dataset, transform, batches, seed, epoch,
+                 min_size, sample_shape, dtype):
+        self.batches = batches
+        self.closed = False
+        self.procs = []
+        self._task_conns = []
+        self._result_conns = []
+        bsz = max(len(b) for b in batches)
+        self.nslots = max(1, min(prefetch * workers, len(batches)))
+        itemsize = int(np.prod(sample_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        self._img_buf = _shared_buffer(ctx, self.nslots * bsz * itemsize)
+        self._lab_buf = _shared_buffer(ctx, self.nslots * bsz * 8)
+        self._images = np.frombuffer(self._img_buf, dtype=dtype).reshape(
+            (self.nslots, bsz) + tuple(sample_shape))
+        self._labels = np.frombuffer(self._lab_buf, dtype=np.int64).reshape(self.nslots, bsz)
+        try:
+            for _ in range(workers):
+                task_r, task_w = ctx.Pipe(duplex=False)
+                res_r, res_w = ctx.Pipe(duplex=False)
+                p = ctx.Process(
+                    target=_worker_main, daemon=True, name="tinynet-data-worker",
+                    args=(dataset, transform, batches, seed, epoch, min_size, self._img_buf,
+                          self._lab_buf, self.nslots, tuple(sample_shape), np.dtype(dtype).str,
+                          task_r, res_w, os.getpid()))
+                p.start()
+                task_r.close()
+                res_w.close()
+                self.procs.append(p)
+                self._task_conns.append(task_w)
+                self._result_conns.append(res_r)
+        except BaseException:
+            self.close(graceful=False)
+            raise
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def _receive(self, pending: dict, outstanding: list) -> None:
+        """Block until at least one result (or a worker death) arrives."""
+        conns = self._result_conns
+        sentinels = {p.sentinel: w for w, p in enumerate(self.procs)}
+        ready = mpc.wait(conns + list(sentinels))
+        got = False
+        for obj in ready:
+            if obj in sentinels:
+                continue
+            w = conns.index(obj)
+            try:
+                msg = obj.recv()
+            except EOFError:  # all its messages were read: the worker is gone
+                self.procs[w].join(1.0)
+                raise RuntimeError(self._death_message(w)) from None
+            got = True
+            outstanding[w] -= 1
+            if msg[0] == "error":
+                raise RuntimeError(
+                    f"DataLoader worker {w} (pid {self.procs[w].pid}) failed on batch "
+                    f"{msg[1]}:\n{msg[3]}")
+            pending[msg[1]] = msg
+        if got:
+            return
+        for w, p in enumerate(self.procs):
+            if not p.is_alive() and not conns[w].poll():
+                raise RuntimeError(self._death_message(w))
+
+    def _death_message(self, w: int) -> str:
+        p = self.procs[w]
+        code = p.exitcode
+        if code is not None and code < 0:
+            why = f"was killed by signal {-code}"
+            if -code == signal.SIGKILL:
+                why += " (often the out-of-memory killer)"
+        else:
+            why = f"exited with code {code} (its traceback, if any, is on stderr)"
+        return (f"DataLoader worker {w} (pid {p.pid}) {why} in the middle of an epoch. "
+                "Try fewer workers, or workers=0 to run the pipeline in-process.")
+
+    def __iter__(self):
+        nb = len(self.batches)
+        free = list(range(self.nslots))[::-1]
+        outstanding = [0] * len(self.procs)
+        pending: dict = {}
+        next_submit = 0
+        try:
+            for b in range(nb):
+                while next_submit < nb and free:
+                    w = int(np.argmin(outstanding))
+                    try:
+                        self._task_conns[w].send((next_submit, free.pop()))
+                    except OSError:  # BrokenPipeError: the worker is gone
+                        self.procs[w].join(1.0)
+                        raise RuntimeError(self._death_message(w)) from None
+                    outstanding[w] += 1
+                    next_submit += 1
+                while b not in pending:
+                    self._receive(pending, outstanding)
+                _, _, slot, n, skipped = pending.pop(b)
+                images = self._images[slot, :n].copy()
+                labels = self._labels[slot, :n].copy()
+                free.append(slot)
+                yield images, labels, n, skipped
+            self.close(graceful=True)
+        finally:
+            self.close(graceful=False)
+
+    def close(self, graceful: bool = False, timeout: float = 5.0) -> None:
+        """Stop the workers: ask politely after a complete pass, otherwise
+        terminate (SIGTERM, then SIGKILL); always reap them."""
+        if self.closed:
+            return
+        self.closed = True
+        if graceful:
+            for c in self._task_conns:
+                try:
+                    c.send(None)
+                except OSError:
+                    pass
+            for p in self.procs:
+                p.join(timeout)
+        for p in self.procs:
+            if p.is_alive():
+                p.terminate()
+        for p in self.procs:
+            p.join(1.0)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        for c in self._task_conns + self._result_conns:
+            c.close()
+        self._images = self._labels = None
