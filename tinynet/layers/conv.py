@@ -8,6 +8,7 @@ import numpy as np
 from .. import workspace
 from .._checks import check_geometry, check_input, check_window, float_input, pair
 from ..kernels import col2im, im2col, nchw_to_rows, rows_to_nchw
+from ..blas import matmul
 from ..layer import Layer
 
 #: Images per chunk are chosen so the column matrix stays under this many bytes.
@@ -87,7 +88,7 @@ class Conv2D(Layer):
             cols = workspace.scratch("cols", (w.shape[2] * g, m), self.dtype)
             im2col(x[n0:n1], self.kernel_size, self.stride, self.padding, out=cols)
             rows = workspace.scratch("rows", (g, o // g, m), self.dtype)
-            np.matmul(w, cols.reshape(g, -1, m), out=rows)
+            matmul(w, cols.reshape(g, -1, m), out=rows)
             rows_to_nchw(rows.reshape(o, m), self.params["bias"], y[n0:n1])
         self._x = x
         return y.reshape(n, o, oh, ow)
@@ -119,11 +120,11 @@ class Conv2D(Layer):
             nchw_to_rows(dout[n0:n1], rows.reshape(o, m), db)
             cols_g = cols.reshape(g, -1, m)
             if n0 == 0:
-                np.matmul(rows, cols_g.transpose(0, 2, 1), out=dw)
+                matmul(rows, cols_g.transpose(0, 2, 1), out=dw)
             else:
-                dw += np.matmul(rows, cols_g.transpose(0, 2, 1))
+                dw += matmul(rows, cols_g.transpose(0, 2, 1))
             if dx is not None:
-                np.matmul(w.transpose(0, 2, 1), rows, out=cols_g)   # dcols overwrite cols
+                matmul(w.transpose(0, 2, 1), rows, out=cols_g)   # dcols overwrite cols
                 col2im(cols, (n1 - n0, *x.shape[1:]), self.kernel_size, self.stride,
                        self.padding, out=dx[n0:n1])
         return dx

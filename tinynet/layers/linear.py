@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .._checks import check_input, float_input
+from ..blas import matmul
 from ..layer import Layer
 
 
@@ -36,7 +37,7 @@ class Linear(Layer):
         x = check_input(x, f"Linear({self.extra_repr()})", 2, self.in_features)
         x = float_input(x, self.dtype)
         self._x = x
-        y = x @ self.params["weight"].T
+        y = matmul(x, self.params["weight"].T)
         y += self.params["bias"]
         return y
 
@@ -49,6 +50,6 @@ class Linear(Layer):
             raise ValueError(f"Linear({self.extra_repr()}): expected a gradient of shape "
                              f"{expected}, got {dout.shape}")
         dout = float_input(dout, self.dtype)
-        np.matmul(dout.T, self._x, out=self.grads["weight"])
+        matmul(dout.T, self._x, out=self.grads["weight"])
         np.sum(dout, axis=0, out=self.grads["bias"])
-        return dout @ self.params["weight"]
+        return matmul(dout, self.params["weight"])

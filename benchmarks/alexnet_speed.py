@@ -1,0 +1,311 @@
+#!/usr/bin/env python
+"""AlexNet training and inference speed, memory and compile time: tinynet next to PyTorch (CPU).
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/alexnet_speed.py
+    python benchmarks/alexnet_speed.py --quick          # under a minute, what CI runs
+
+Each (framework, configuration, batch) is measured in its own subprocess, so peak resident
+memory is that framework's alone. Figures are medians of several timed steps after warm-up.
+Configurations: "paper" (groups=2 + LRN, the 2012 network) and "plain" (groups=1, no LRN).
+A training step is forward + loss + backward + SGD(momentum 0.9, weight decay 5e-4) step.
+PyTorch is optional: without it only tinynet's figures are printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve()
+CONFIGS = {"paper": dict(groups=2, lrn=True), "plain": dict(groups=1, lrn=False)}
+SIZE, CLASSES = 227, 1000
+
+
+# -- the two frameworks -----------------------------------------------------------------------
+
+def tinynet_runner(config, batch):
+    from tinynet.layers import SoftmaxCrossEntropy
+    from tinynet.models import alexnet
+    from tinynet.optim import SGD
+
+    model = alexnet(num_classes=CLASSES, input_size=SIZE, init="caffe", **CONFIGS[config])
+    opt = SGD(model.named_parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
+    loss_fn = SoftmaxCrossEntropy()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32)
+    y = rng.integers(0, CLASSES, batch)
+
+    def train_step():
+        model.train()
+        loss_fn.forward(model.forward(x), y)
+        model.backward(loss_fn.backward())
+        opt.step()
+
+    def infer_step():
+        model.eval()
+        model.forward(x)
+
+    return train_step, infer_step
+
+
+def torch_model(config):
+    import torch.nn as nn
+
+    g, lrn = CONFIGS[config]["groups"], CONFIGS[config]["lrn"]
+    norm = (lambda: [nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0)]) if lrn else (lambda: [])
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 11, 4), nn.ReLU(inplace=True), *norm(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2, groups=g), nn.ReLU(inplace=True), *norm(),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(384, 384, 3, padding=1, groups=g), nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, 3, padding=1, groups=g), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Linear(9216, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(4096, CLASSES))
+
+
+def torch_runner(config, batch):
+    import torch
+
+    torch.manual_seed(0)
+    model = torch_model(config)
+    opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32))
+    y = torch.from_numpy(rng.integers(0, CLASSES, batch))
+
+    def train_step():
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    def infer_step():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    return train_step, infer_step
+
+
+def threads() -> int:
+    import numba
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def child(framework, config, batch, warmup, steps, infer_steps):
+    """Runs in a subprocess: prints one JSON line with this framework's figures."""
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(threads())
+        train_step, infer_step = torch_runner(config, batch)
+    else:
+        train_step, infer_step = tinynet_runner(config, batch)
+    first = time.perf_counter()
+    train_step()
+    first = time.perf_counter() - first
+    for _ in range(warmup - 1):
+        train_step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        train_step()
+        times.append(time.perf_counter() - start)
+    peak_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
+    infer_step()
+    infer = []
+    for _ in range(infer_steps):
+        start = time.perf_counter()
+        infer_step()
+        infer.append(time.perf_counter() - start)
+    print(json.dumps({
+        "train_img_s": batch / statistics.median(times), "train_step_s": times,
+        "infer_img_s": batch / statistics.median(infer), "first_step_s": first,
+        "peak_rss_mib": peak_train}))
+
+
+# -- tinynet-only measurements ----------------------------------------------------------------
+
+def layer_breakdown(config, batch, steps):
+    """Per-layer forward/backward ms and GEMM share of a tinynet training step."""
+    from tinynet.layers import SoftmaxCrossEntropy
+    from tinynet.models import alexnet
+    from tinynet.optim import SGD
+    from tinynet.profile import StepProfile, profile_step
+
+    model = alexnet(num_classes=CLASSES, input_size=SIZE, init="caffe", **CONFIGS[config])
+    opt = SGD(model.named_parameters(), lr=0.001)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32)
+    y = rng.integers(0, CLASSES, batch)
+    profile_step(model, SoftmaxCrossEntropy(), x, y, opt)          # warm-up
+    prof = StepProfile()
+    for _ in range(steps):
+        profile_step(model, SoftmaxCrossEntropy(), x, y, opt, prof)
+    return prof
+
+
+def sgemm_ceiling(n=3072, reps=5):
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(reps))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+STARTUP = ("import time; t=time.perf_counter(); import numpy as np; "
+           "from tinynet.models import alexnet; from tinynet.layers import SoftmaxCrossEntropy; "
+           "from tinynet.optim import SGD; m=alexnet(num_classes=10, input_size=67, width=0.25); "
+           "o=SGD(m.named_parameters()); l=SoftmaxCrossEntropy(); "
+           "x=np.zeros((4,3,67,67),np.float32); l.forward(m.forward(x), np.zeros(4,int)); "
+           "m.backward(l.backward()); o.step(); print(time.perf_counter()-t)")
+
+
+def startup_seconds(cache_dir) -> float:
+    """Import + first training step of a small AlexNet in a fresh process."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", STARTUP], env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+# -- orchestration ----------------------------------------------------------------------------
+
+def run_child(framework, config, batch, args):
+    cmd = [sys.executable, str(HERE), "--child", framework, config, str(batch),
+           "--warmup", str(args.warmup), "--steps", str(args.steps),
+           "--infer-steps", str(args.infer_steps)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{framework} {config} batch {batch} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    import numba
+    from threadpoolctl import threadpool_info
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    blas = [f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
+            f"{i['num_threads']} threads" for i in threadpool_info() if i["user_api"] == "blas"]
+    info = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cores": os.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "numba_threads": threads(), "blas": blas,
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    try:
+        import torch
+        info["torch"] = torch.__version__
+    except ImportError:
+        info["torch"] = None
+    return info
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="batch 8 and 16, few steps, no torch")
+    p.add_argument("--batches", type=int, nargs="+", default=[64, 128])
+    p.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--infer-steps", type=int, default=5)
+    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--json", default=None, help="write the results here as JSON")
+    p.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "CONFIG", "BATCH"),
+                   help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        fw, config, batch = args.child
+        return child(fw, config, int(batch), args.warmup, args.steps, args.infer_steps)
+    if args.quick:
+        args.batches, args.warmup, args.steps, args.infer_steps = [8, 16], 1, 2, 2
+    frameworks = ["tinynet"]
+    if not args.no_torch and not args.quick:
+        try:
+            import torch  # noqa: F401
+            frameworks.append("torch")
+        except ImportError:
+            print("torch is not installed: measuring tinynet alone")
+    info = machine()
+    print(json.dumps(info, indent=1))
+    if info["OPENBLAS_CORETYPE"]:
+        print(f"note: OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']} forces an older BLAS kernel; "
+              "unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE to measure the machine's own")
+    results = {"machine": info, "runs": [], "command": " ".join([Path(sys.argv[0]).name,
+                                                                    *sys.argv[1:]])}
+    results["sgemm_gflops"] = sgemm_ceiling(1024 if args.quick else 3072)
+    print(f"sgemm ceiling: {results['sgemm_gflops']:.0f} GFLOP/s")
+    for config in args.configs:
+        for batch in args.batches:
+            row = {"config": config, "batch": batch}
+            for fw in frameworks:
+                row[fw] = run_child(fw, config, batch, args)
+                print(f"{config:<6} batch {batch:<4} {fw:<8} train {row[fw]['train_img_s']:6.1f} "
+                      f"img/s  infer {row[fw]['infer_img_s']:6.1f} img/s  peak "
+                      f"{row[fw]['peak_rss_mib']:6.0f} MiB", flush=True)
+            results["runs"].append(row)
+    print_table(results, frameworks)
+    biggest = max(args.batches)
+    results["layers"] = {}
+    for config in args.configs:
+        prof = layer_breakdown(config, biggest, 1 if args.quick else 2)
+        gemm_rate = prof.gemm_flops / prof.gemm / 1e9
+        overall = prof.gemm_flops / (prof.total / prof.steps) / 1e9 / prof.steps
+        print(f"\ntinynet per-layer breakdown, {config}, batch {biggest}:\n{prof.table()}")
+        print(f"GEMM {gemm_rate:.0f} GFLOP/s inside GEMM, {overall:.0f} GFLOP/s over the whole "
+              f"step, against a {results['sgemm_gflops']:.0f} GFLOP/s sgemm ceiling")
+        results["layers"][config] = {
+            "gemm_share": prof.gemm / prof.total, "gemm_gflops": gemm_rate,
+            "step_gflops": overall,
+            "per_layer_ms": {n: [t.forward / prof.steps * 1e3, t.backward / prof.steps * 1e3,
+                                 t.gemm / prof.steps * 1e3] for n, t in prof.layers.items()}}
+    with tempfile.TemporaryDirectory() as cache:
+        if args.quick:
+            results["startup_warm_s"] = startup_seconds(cache)
+            print(f"\nimport + first step (first run, cache {cache}): "
+                  f"{results['startup_warm_s']:.1f} s")
+        else:
+            results["compile_cold_s"] = startup_seconds(cache)
+            results["startup_warm_s"] = startup_seconds(cache)
+            print(f"\nimport + first step of a small AlexNet: cold Numba cache "
+                  f"{results['compile_cold_s']:.1f} s, warm cache {results['startup_warm_s']:.1f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+        print(f"results written to {args.json}")
+
+
+def print_table(results, frameworks):
+    print(f"\n{'config':<7}{'batch':>6} | {'train img/s':>22} | {'infer img/s':>22} | "
+          f"{'peak MiB':>20}")
+    for row in results["runs"]:
+        cells = []
+        for key in ("train_img_s", "infer_img_s", "peak_rss_mib"):
+            t = row["tinynet"][key]
+            if "torch" in frameworks:
+                o = row["torch"][key]
+                cells.append(f"{t:6.1f} / {o:6.1f} = {t / o:4.2f}x")
+            else:
+                cells.append(f"{t:>20.1f}")
+        print(f"{row['config']:<7}{row['batch']:>6} | " + " | ".join(cells))
+    if "torch" in frameworks:
+        print("(tinynet / PyTorch; for memory, lower is better)")
+
+
+if __name__ == "__main__":
+    main()
