@@ -66,25 +66,24 @@ def profile_step(model, loss_fn, images, labels, optimizer=None, profile=None) -
     for name in names:
         profile.layers.setdefault(name, LayerTimes())
     with _gemm_recording() as rec:
-        x = images
-        for name in names:
+
+        def timed(name, phase, fn, arg):
             rec.clear()
             start = time.perf_counter()
-            x = model.layers[name].forward(x)
+            out = fn(arg)
             t = profile.layers[name]
-            t.forward += time.perf_counter() - start
+            setattr(t, phase, getattr(t, phase) + time.perf_counter() - start)
             t.gemm += sum(r[0] for r in rec)
             t.gemm_flops += sum(r[1] for r in rec)
+            return out
+
+        x = images
+        for name in names:
+            x = timed(name, "forward", model.layers[name].forward, x)
         loss_fn.forward(x, labels)
         grad = loss_fn.backward()
         for name in reversed(names):
-            rec.clear()
-            start = time.perf_counter()
-            grad = model.layers[name].backward(grad)
-            t = profile.layers[name]
-            t.backward += time.perf_counter() - start
-            t.gemm += sum(r[0] for r in rec)
-            t.gemm_flops += sum(r[1] for r in rec)
+            grad = timed(name, "backward", model.layers[name].backward, grad)
             if grad is None:
                 break
     if optimizer is not None:

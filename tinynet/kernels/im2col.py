@@ -12,7 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import parallel_kernel, prange
+from ._jit import kernel, parallel_kernel, prange
+
+
+@kernel
+def _inside(ow, sw, pw, j, width):
+    """[x_lo, x_hi): the output columns whose input column x * sw - pw + j is inside the image."""
+    x_lo = 0
+    while x_lo < ow and x_lo * sw - pw + j < 0:
+        x_lo += 1
+    x_hi = ow
+    while x_hi > x_lo and (x_hi - 1) * sw - pw + j >= width:
+        x_hi -= 1
+    return x_lo, x_hi
 
 
 @parallel_kernel
@@ -23,13 +35,7 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
         c = row // (kh * kw)
         i = (row // kw) % kh
         j = row % kw
-        # output columns whose input column x * sw - pw + j lies inside [0, width)
-        x_lo = 0
-        while x_lo < ow and x_lo * sw - pw + j < 0:
-            x_lo += 1
-        x_hi = ow
-        while x_hi > x_lo and (x_hi - 1) * sw - pw + j >= width:
-            x_hi -= 1
+        x_lo, x_hi = _inside(ow, sw, pw, j, width)
         for n in range(n_img):
             for y in range(oh):
                 dst = n * plane + y * ow
@@ -58,12 +64,7 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
         for i in range(kh):
             for j in range(kw):
                 row = (c * kh + i) * kw + j
-                x_lo = 0
-                while x_lo < ow and x_lo * sw - pw + j < 0:
-                    x_lo += 1
-                x_hi = ow
-                while x_hi > x_lo and (x_hi - 1) * sw - pw + j >= width:
-                    x_hi -= 1
+                x_lo, x_hi = _inside(ow, sw, pw, j, width)
                 for n in range(n_img):
                     for y in range(oh):
                         iy = y * sh - ph + i
@@ -74,12 +75,15 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
                             dx[n, c, iy, xo * sw - pw + j] += cols[row, src + xo]
 
 
+def out_hw(x_shape, kernel, stride, padding) -> tuple[int, int]:
+    """(OH, OW) of a sliding window over an input of shape (N, C, H, W)."""
+    return tuple((x_shape[2 + i] + 2 * padding[i] - kernel[i]) // stride[i] + 1 for i in (0, 1))
+
+
 def _shape(x_shape, kernel, stride, padding):
-    n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
-    return (c * kh * kw, n * oh * ow), oh, ow
+    n, c = x_shape[:2]
+    oh, ow = out_hw(x_shape, kernel, stride, padding)
+    return (c * kernel[0] * kernel[1], n * oh * ow), oh, ow
 
 
 def im2col(x, kernel, stride, padding, out=None):
@@ -107,10 +111,9 @@ def col2im(cols, x_shape, kernel, stride, padding, out=None):
 
 def im2col_reference(x, kernel, stride, padding):
     """Readable im2col: pad, then one strided slice per kernel offset."""
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    oh, ow = out_hw(x.shape, kernel, stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
     for i in range(kh):
@@ -124,8 +127,7 @@ def col2im_reference(cols, x_shape, kernel, stride, padding):
     """Readable col2im: strided += per kernel offset into a padded image, then crop the padding."""
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    oh, ow = out_hw(x_shape, kernel, stride, padding)
     cols = cols.reshape(c, kh, kw, n, oh, ow)
     xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):

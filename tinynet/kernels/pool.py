@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import parallel_kernel, prange
+from .im2col import out_hw
 
 
 @parallel_kernel
@@ -78,8 +79,7 @@ def maxpool_forward_reference(x, kernel, stride, padding):
     """Readable max-pool with -inf padding; returns (out, argmax) with the same tie rule."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    oh, ow = out_hw(x.shape, kernel, stride, padding)
     xp = np.full((n, c, h + 2 * ph, w + 2 * pw), -np.inf, dtype=np.float64)
     xp[:, :, ph : ph + h, pw : pw + w] = x
     out = np.empty((n, c, oh, ow), dtype=x.dtype)

@@ -74,22 +74,29 @@ class Conv2D(Layer):
         per_image = self.in_channels * kh * kw * oh * ow * self.dtype.itemsize
         return max(1, min(n, self.chunk_bytes // max(per_image, 1)))
 
-    def forward(self, x):
-        x = check_input(x, self._name(), 4, self.in_channels)
-        x = float_input(x, self.dtype)
-        n, _, oh, ow = self.output_shape(x.shape)
+    def _chunks(self, x, oh, ow):
+        """For each chunk of images: (n0, n1, columns (G, Ck, m), GEMM output rows (G, O/G, m))."""
+        n = x.shape[0]
         g, o = self.groups, self.out_channels
-        w = self.params["weight"].reshape(g, o // g, -1)           # (G, O/G, Ck)
-        y = np.empty((n, o, oh * ow), dtype=self.dtype)
         step = self._chunk(n, oh, ow)
         for n0 in range(0, n, step):
             n1 = min(n, n0 + step)
             m = (n1 - n0) * oh * ow
-            cols = workspace.scratch("cols", (w.shape[2] * g, m), self.dtype)
+            cols = workspace.scratch("cols", (self.in_channels * self.kernel_size[0] *
+                                              self.kernel_size[1], m), self.dtype)
             im2col(x[n0:n1], self.kernel_size, self.stride, self.padding, out=cols)
             rows = workspace.scratch("rows", (g, o // g, m), self.dtype)
-            matmul(w, cols.reshape(g, -1, m), out=rows)
-            rows_to_nchw(rows.reshape(o, m), self.params["bias"], y[n0:n1])
+            yield n0, n1, cols.reshape(g, -1, m), rows
+
+    def forward(self, x):
+        x = check_input(x, self._name(), 4, self.in_channels)
+        x = float_input(x, self.dtype)
+        n, o, oh, ow = self.output_shape(x.shape)
+        w = self.params["weight"].reshape(self.groups, o // self.groups, -1)   # (G, O/G, Ck)
+        y = np.empty((n, o, oh * ow), dtype=self.dtype)
+        for n0, n1, cols, rows in self._chunks(x, oh, ow):
+            matmul(w, cols, out=rows)
+            rows_to_nchw(rows.reshape(o, -1), self.params["bias"], y[n0:n1])
         self._x = x
         return y.reshape(n, o, oh, ow)
 
@@ -107,24 +114,17 @@ class Conv2D(Layer):
         w = self.params["weight"].reshape(g, o // g, -1)
         dw = self.grads["weight"].reshape(g, o // g, -1)
         db = self.grads["bias"]
-        dw[...] = 0
         db[...] = 0
         dx = np.empty(x.shape, dtype=self.dtype) if self.input_grad else None
-        step = self._chunk(n, oh, ow)
-        for n0 in range(0, n, step):
-            n1 = min(n, n0 + step)
-            m = (n1 - n0) * oh * ow
-            cols = workspace.scratch("cols", (w.shape[2] * g, m), self.dtype)
-            im2col(x[n0:n1], self.kernel_size, self.stride, self.padding, out=cols)
-            rows = workspace.scratch("rows", (g, o // g, m), self.dtype)
-            nchw_to_rows(dout[n0:n1], rows.reshape(o, m), db)
-            cols_g = cols.reshape(g, -1, m)
+        for n0, n1, cols, rows in self._chunks(x, oh, ow):
+            nchw_to_rows(dout[n0:n1], rows.reshape(o, -1), db)
             if n0 == 0:
-                matmul(rows, cols_g.transpose(0, 2, 1), out=dw)
+                matmul(rows, cols.transpose(0, 2, 1), out=dw)
             else:
-                dw += matmul(rows, cols_g.transpose(0, 2, 1))
+                part = workspace.scratch("dw", dw.shape, self.dtype)
+                dw += matmul(rows, cols.transpose(0, 2, 1), out=part)
             if dx is not None:
-                matmul(w.transpose(0, 2, 1), rows, out=cols_g)   # dcols overwrite cols
-                col2im(cols, (n1 - n0, *x.shape[1:]), self.kernel_size, self.stride,
-                       self.padding, out=dx[n0:n1])
+                matmul(w.transpose(0, 2, 1), rows, out=cols)      # dcols overwrite the columns
+                col2im(cols.reshape(-1, cols.shape[2]), (n1 - n0, *x.shape[1:]),
+                       self.kernel_size, self.stride, self.padding, out=dx[n0:n1])
         return dx
