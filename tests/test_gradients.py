@@ -121,3 +121,31 @@ def test_rel_error_formula():
     assert rel_error([1.0], [3.0]) == pytest.approx(0.5)
     assert rel_error([0.0], [0.0]) == 0
     assert rel_error([1e-9], [0.0]) == pytest.approx(1e-9 / 1e-8)
+
+
+def test_conv_with_fused_relu(rng):
+    conv = Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=rng, relu=True)
+    x = rng.standard_normal((2, 4, 5, 6))
+    y = conv.forward(x)
+    assert y.min() == 0 and (y > 0).any()
+    assert_small(check_layer(conv, x))
+
+
+def test_fused_model_matches_unfused(rng):
+    from tinynet.fusion import fuse_conv_relu, unfuse
+
+    model, reseed = small_network(rng)
+    x = rng.standard_normal((3, 4, 7, 5))
+    dy = rng.standard_normal((3, 5))
+    reseed()
+    y_plain, dx_plain = model.forward(x), model.backward(dy)
+    grads_plain = {n: g.copy() for n, _, g in model.named_parameters()}
+    assert fuse_conv_relu(model) == ["relu"]
+    assert model["conv"].relu and model["relu"].fused_into == "conv"
+    reseed()
+    np.testing.assert_array_equal(model.forward(x), y_plain)
+    np.testing.assert_array_equal(model.backward(dy), dx_plain)
+    for n, _, g in model.named_parameters():
+        np.testing.assert_array_equal(g, grads_plain[n])
+    unfuse(model)
+    assert not model["conv"].relu and model["relu"].fused_into is None

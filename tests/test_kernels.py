@@ -113,18 +113,20 @@ def test_lrn_matches_reference(n, c, h, w, size, alpha, beta, k, dtype, seed):
                                        size, alpha, beta), dtype)
 
 
-@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 20), DTYPES, st.integers(0, 2**31))
-def test_row_transposes_match_reference(n, o, plane, dtype, seed):
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 20), DTYPES, st.booleans(),
+       st.integers(0, 2**31))
+def test_row_transposes_match_reference(n, o, plane, dtype, relu, seed):
     rng = np.random.default_rng(seed)
     rows = rng.standard_normal((o, n * plane)).astype(dtype)
     bias = rng.standard_normal(o).astype(dtype)
     out = np.empty((n, o, plane), dtype=dtype)
-    K.rows_to_nchw(rows, bias, out)
-    close(out, K.rows_to_nchw_reference(rows, bias, n), dtype)
+    K.rows_to_nchw(rows, bias, out, relu=relu)
+    close(out, K.rows_to_nchw_reference(rows, bias, n, relu=relu), dtype)
     dy = rng.standard_normal((n, o, plane)).astype(dtype)
     back = np.empty((o, n * plane), dtype=dtype)
     db = np.zeros(o, dtype=dtype)
-    K.nchw_to_rows(dy, back, db)
-    ref_rows, ref_db = K.nchw_to_rows_reference(dy)
+    y = out if relu else None
+    K.nchw_to_rows(dy, back, db, relu_output=y)
+    ref_rows, ref_db = K.nchw_to_rows_reference(dy, relu_output=y)
     close(back, ref_rows, dtype)
     close(db, ref_db, dtype)

@@ -22,7 +22,10 @@ class Conv2D(Layer):
     ``weight`` is (out_channels, in_channels // groups, kh, kw), ``bias`` (out_channels,), both in
     ``dtype``. Inputs of another dtype are converted to it. Default initialisation is PyTorch's:
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both. ``input_grad=False`` skips dL/dx (for a first
-    layer, whose input needs no gradient): ``backward`` then returns None.
+    layer, whose input needs no gradient): ``backward`` then returns None. ``relu=True`` applies
+    max(., 0) to the output in the same pass as the bias, and masks the gradient in backward
+    (``tinynet.fusion.fuse_conv_relu`` sets it for a Conv2D followed by a ReLU); the output then
+    must not be modified in place before ``backward``, which reads it.
 
     The batch is processed in chunks of images whose column matrix fits in ``chunk_bytes``; each
     chunk is one GEMM per group (``np.matmul`` over a stack of groups, no Python loop).
@@ -30,7 +33,8 @@ class Conv2D(Layer):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
-                 dtype=np.float32, rng=None, input_grad=True, chunk_bytes=DEFAULT_CHUNK_BYTES):
+                 dtype=np.float32, rng=None, input_grad=True, relu=False,
+                 chunk_bytes=DEFAULT_CHUNK_BYTES):
         super().__init__()
         name = f"Conv2D({in_channels}, {out_channels}, groups={groups})"
         self.kernel_size = pair(kernel_size, "kernel_size", name)
@@ -47,6 +51,7 @@ class Conv2D(Layer):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.dtype = np.dtype(dtype)
         self.input_grad = input_grad
+        self.relu = relu
         self.chunk_bytes = chunk_bytes
         kh, kw = self.kernel_size
         rng = np.random.default_rng() if rng is None else rng
@@ -54,11 +59,12 @@ class Conv2D(Layer):
         w_shape = (out_channels, in_channels // groups, kh, kw)
         self._add_param("weight", rng.uniform(-bound, bound, w_shape).astype(self.dtype))
         self._add_param("bias", rng.uniform(-bound, bound, out_channels).astype(self.dtype))
-        self._x = None
+        self._x = self._y = None
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, groups={self.groups}")
+                f"stride={self.stride}, padding={self.padding}, groups={self.groups}"
+                + (", relu=True" if self.relu else ""))
 
     def output_shape(self, input_shape):
         """(N, out_channels, OH, OW) for an input of shape (N, C, H, W); checks that it fits."""
@@ -96,8 +102,9 @@ class Conv2D(Layer):
         y = np.empty((n, o, oh * ow), dtype=self.dtype)
         for n0, n1, cols, rows in self._chunks(x, oh, ow):
             matmul(w, cols, out=rows)
-            rows_to_nchw(rows.reshape(o, -1), self.params["bias"], y[n0:n1])
+            rows_to_nchw(rows.reshape(o, -1), self.params["bias"], y[n0:n1], relu=self.relu)
         self._x = x
+        self._y = y if self.relu else None
         return y.reshape(n, o, oh, ow)
 
     def backward(self, dout):
@@ -117,7 +124,8 @@ class Conv2D(Layer):
         db[...] = 0
         dx = np.empty(x.shape, dtype=self.dtype) if self.input_grad else None
         for n0, n1, cols, rows in self._chunks(x, oh, ow):
-            nchw_to_rows(dout[n0:n1], rows.reshape(o, -1), db)
+            nchw_to_rows(dout[n0:n1], rows.reshape(o, -1), db,
+                         relu_output=None if self._y is None else self._y[n0:n1])
             if n0 == 0:
                 matmul(rows, cols.transpose(0, 2, 1), out=dw)
             else:
