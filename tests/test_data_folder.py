@@ -110,7 +110,8 @@ def test_mode_conversions(tree):
 
 @pytest.mark.parametrize("mode", ["1", "L", "P", "RGBA", "LA", "CMYK", "YCbCr", "I", "F", "RGB"])
 def test_to_rgb_any_mode(mode):
-    img = _rgb(9, 7).convert(mode) if mode not in ("I", "F") else _rgb(9, 7).convert("L").convert(mode)
+    src = _rgb(9, 7)
+    img = src.convert("L").convert(mode) if mode in ("I", "F") else src.convert(mode)
     out = to_rgb(img)
     assert out.mode == "RGB" and out.size == (9, 7)
 
@@ -223,7 +224,8 @@ def test_check_val_classes_differ(tmp_path):
 
 # -------------------------------------------------------------- class_names
 def test_class_names_from_loc_synset_mapping(tmp_path):
-    root = _dataset(tmp_path / "ds", train=("n01440764", "n01443537"), val=("n01440764", "n01443537"))
+    wnids = ("n01440764", "n01443537")
+    root = _dataset(tmp_path / "ds", train=wnids, val=wnids)
     (root / "LOC_synset_mapping.txt").write_text(
         "n01443537 goldfish, Carassius auratus\nn01440764 tench, Tinca tinca\nn09999999 other\n")
     assert class_names(root) == ["tench, Tinca tinca", "goldfish, Carassius auratus"]

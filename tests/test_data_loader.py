@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tinynet.data import DataLoader, EvalTransform, ImageFolder, TrainTransform
+from tinynet.data.loader import forget_warned_files
 
 N_GOOD = 37  # + 1 truncated file
 
@@ -165,6 +166,7 @@ def test_sharding_disjoint_equal_and_indices_fn(ds):
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_corrupt_file_skipped_warned_once_and_counted(ds, workers):
+    forget_warned_files()
     dl = DataLoader(ds, EvalTransform(24), batch_size=8, workers=workers)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -173,9 +175,12 @@ def test_corrupt_file_skipped_warned_once_and_counted(ds, workers):
             total = sum(len(y) for _, y in dl)
             assert total == N_GOOD
             assert dl.skipped == 1 and dl.skipped_files == [ds.samples[_bad_index(ds)][0]]
+        # a fresh loader (trainers may build one per epoch) does not warn again
+        again = DataLoader(ds, EvalTransform(24), batch_size=8, workers=workers)
+        assert sum(len(y) for _, y in again) == N_GOOD and again.skipped == 1
     msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(msgs) == 1 and "img_bad.jpg" in msgs[0], msgs
-    assert dl.bad_files == {ds.samples[_bad_index(ds)][0]}
+    assert dl.bad_files == again.bad_files == {ds.samples[_bad_index(ds)][0]}
 
 
 def test_early_break_stops_workers(ds):
@@ -255,3 +260,41 @@ def test_dead_worker_is_reported(ds):
             if k == 0:
                 os.kill(dl.worker_pids[0], signal.SIGKILL)
     assert mp.active_children() == []
+
+
+class _Slow:
+    """Picklable transform that takes a while per sample."""
+
+    def __call__(self, img, rng):
+        time.sleep(0.05)
+        return np.zeros((3, 4, 4), np.float32)
+
+
+def test_ctrl_c_while_waiting_for_workers(ds):
+    """SIGINT arriving while the main process waits on busy workers."""
+    import threading
+    dl = DataLoader(ds, _Slow(), batch_size=4, workers=2)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    seen = 0
+    with pytest.raises(KeyboardInterrupt):
+        timer.start()
+        for _ in dl:
+            seen += 1
+    timer.join()
+    assert seen < len(dl)
+    assert mp.active_children() == []
+    assert all(_dead(p) for p in dl.worker_pids)
+
+
+def test_len_matches_batches_for_shards(ds):
+    for k, drop in [(1, False), (3, False), (3, True), (4, True)]:
+        dl = DataLoader(ds, EvalTransform(24), 5, workers=0, num_shards=k, drop_last=drop)
+        assert len(dl) == len(dl._batches(dl.indices()))
+
+
+def test_bench_smoke(capsys):
+    from tinynet.data import bench
+    bench.main(["--images", "8", "--size", "64x48", "--crop", "32", "--batch-size", "4",
+                "--workers", "0,1", "--big", "256x192"])
+    out = capsys.readouterr().out
+    assert out.count("images/s") == 2 and "workers=1" in out and "draft decode" in out

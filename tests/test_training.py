@@ -136,3 +136,14 @@ def test_ten_crop_evaluation_averages_softmax(data):
 def test_topk_correct():
     scores = np.array([[0.1, 0.5, 0.4], [0.9, 0.05, 0.05], [0.2, 0.3, 0.5]])
     assert topk_correct(scores, np.array([2, 0, 0]), ks=(1, 2, 5)) == {1: 1, 2: 2, 5: 3}
+
+
+def test_predict_proba_is_deterministic_and_restores_mode(data):
+    from tinynet.train import predict_proba
+
+    images, _ = data
+    model = small_model()                                       # dropout 0.5, training mode
+    a, b = predict_proba(model, images[:4]), predict_proba(model, images[:4])
+    np.testing.assert_array_equal(a, b)                         # dropout was off
+    np.testing.assert_allclose(a.sum(axis=1), 1, rtol=1e-5)
+    assert model.training

@@ -3,9 +3,13 @@
     from tinynet import Sequential
     from tinynet.layers import Conv2D, ReLU, MaxPool2D, Flatten, Linear, SoftmaxCrossEntropy
 """
-from . import gradcheck
-from .layer import Layer
-from .sequential import Sequential
+from ._threads import set_thread_defaults
+
+set_thread_defaults()  # before NumPy and Numba start their threads; see tinynet/_threads.py
+
+from . import gradcheck  # noqa: E402
+from .layer import Layer  # noqa: E402
+from .sequential import Sequential  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Layer", "Sequential", "gradcheck", "__version__"]

@@ -1,32 +1,74 @@
-"""The command line of ``examples/alexnet.py``: train, evaluate and predict."""
+"""The command line of ``examples/alexnet.py``: train, evaluate and predict.
+
+Started by an MPI launcher (``mpirun -n N python examples/alexnet.py ...``) it trains one model
+on N processes (``tinynet.dist``); rank 0 prints and writes the files, and an error on any rank
+prints ``rank R: <error>`` and stops the whole job.
+"""
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 from ..data import DatasetError
-from ..train import TrainingDiverged
+from ..dist import DistError, launched_rank, local_size, run_or_abort, world
+from ..train import LossPlateauWarning, TrainingDiverged
 from .args import UsageError, parse_args
 
 
 def main(argv=None) -> int:
     """Run the command; user mistakes print one line and return 2 (no traceback)."""
     try:
-        args = parse_args(argv)
+        comm = world()
+    except DistError as err:
+        if launched_rank() == 0:      # one line for the job, not one per process
+            print(f"alexnet.py: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        args = parse_args(argv, comm.size)
+    except UsageError as err:         # the same on every rank: rank 0 says it
+        if comm.rank == 0:
+            print(f"alexnet.py: error: {err}", file=sys.stderr)
+        return 2
+    if comm.size == 1:
+        return _run(args, comm)
+    _share_cores()
+    if comm.rank != 0:                # every rank sees the same global loss: rank 0 warns
+        warnings.simplefilter("ignore", LossPlateauWarning)
+    return run_or_abort(comm, lambda: _run(args, comm), brief=(UsageError, DatasetError))
+
+
+def _run(args, comm) -> int:
+    try:
         if args.predict:
             from .use import run_prediction
-            return run_prediction(args)
+            return run_prediction(args) if comm.rank == 0 else 0
         if args.evaluate:
             from .use import run_evaluation
-            return run_evaluation(args)
+            return run_evaluation(args, comm)
         from .fit import run_training
-        return run_training(args)
+        return run_training(args, comm)
     except (UsageError, DatasetError) as err:
+        if comm.size > 1:             # may be this rank's alone (a missing file): abort all
+            raise UsageError(f"alexnet.py: error: {err}") from None
         print(f"alexnet.py: error: {err}", file=sys.stderr)
         return 2
-    except TrainingDiverged as err:
-        print(f"alexnet.py: stopped: {err} The last checkpoint on disk is from the end of the "
-              "previous epoch.", file=sys.stderr)
+    except TrainingDiverged as err:   # agreed on by every rank (the global loss)
+        if comm.rank == 0:
+            print(f"alexnet.py: stopped: {err} The last checkpoint on disk is from the end of "
+                  "the previous epoch.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if comm.size > 1:
+            raise
         print("\nalexnet.py: interrupted", file=sys.stderr)
         return 130
+
+
+def _share_cores() -> None:
+    """Several processes on one machine: give each its share of Numba's threads (NumPy's BLAS
+    threads can only be set before Python starts: OMP_NUM_THREADS, see docs/distributed.md)."""
+    if "NUMBA_NUM_THREADS" in os.environ:
+        return
+    import numba
+    numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // local_size()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..dist import local_batch_size, local_size
 from ..models.alexnet import INITS, MIN_INPUT_SIZE
 
 
@@ -53,12 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "0.25 --init he); needs no data")
     src.add_argument("-j", "--workers", type=int, default=None, metavar="N",
                      help=f"data-loading worker processes (default: number of cores, "
-                          f"{os.cpu_count()}; 0 decodes in the main process)")
+                          f"{os.cpu_count()}, divided among the MPI processes on this machine; "
+                          f"0 decodes in the main process)")
     tr = p.add_argument_group("training")
     tr.add_argument("--epochs", type=_positive_int, default=None,
                     help="total epochs to train (default 90; demo 8)")
     tr.add_argument("-b", "--batch-size", type=_positive_int, default=None,
-                    help="mini-batch size (default 128; demo 32)")
+                    help="mini-batch size (default 128; demo 32); under mpirun -n N the global "
+                         "batch, B/N per process")
     tr.add_argument("--lr", "--learning-rate", type=_non_negative_float, default=None,
                     help="initial learning rate (default 0.01)")
     tr.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
@@ -104,8 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    """Parse and check the combination of flags; fill defaults (demo or real data)."""
+def parse_args(argv=None, num_processes: int = 1) -> argparse.Namespace:
+    """Parse and check the combination of flags; fill defaults (demo or real data).
+
+    ``num_processes``: the size of a data-parallel (MPI) run, which must divide the batch.
+    """
     args = build_parser().parse_args(argv)
     if (args.evaluate or args.predict) and not args.resume:
         what = "--evaluate" if args.evaluate else "--predict"
@@ -130,6 +136,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                          f"is {MIN_INPUT_SIZE}")
     if not args.width > 0:
         raise UsageError(f"--width must be positive, got {args.width}")
+    if num_processes > 1 and not (args.evaluate or args.predict):
+        try:
+            local_batch_size(args.batch_size, num_processes)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     if args.workers is None:
-        args.workers = os.cpu_count() or 1
+        args.workers = max(1, (os.cpu_count() or 1) // local_size())
     return args

@@ -6,6 +6,7 @@ from pathlib import Path
 from ..checkpoint import CheckpointError
 from ..data import DataLoader, EvalTransform, TrainTransform, check_dataset, class_names
 from ..data import make_shapes_dataset
+from ..dist import LOCAL, eval_shard, train_shard
 from ..models import alexnet
 from ..train import Trainer
 from .args import UsageError
@@ -13,22 +14,29 @@ from .args import UsageError
 DEMO_DATA = dict(num_classes=6, train_per_class=300, val_per_class=60, image_size=72, seed=0)
 
 
-def dataset_dir(args) -> Path:
-    """The dataset root: --data, or the demo's generated folder (made on first use)."""
-    if args.demo:
-        root = Path(args.output) / "demo-data"
+def dataset_dir(args, comm=LOCAL) -> Path:
+    """The dataset root: --data, or the demo's generated folder (made on first use, by rank 0
+    while the other ranks of a multi-process run wait)."""
+    if not args.demo:
+        return Path(args.data)
+    root = Path(args.output) / "demo-data"
+    if comm.rank == 0:
         if not (root / "DONE").exists():
             print(f"writing the demo dataset (6 shapes, 300 train + 60 val images each) to {root}")
-        return make_shapes_dataset(root, **DEMO_DATA)
-    return Path(args.data)
+        make_shapes_dataset(root, **DEMO_DATA)
+    comm.barrier()
+    return make_shapes_dataset(root, **DEMO_DATA)   # made: this only checks it
 
 
-def load_trainer(path) -> Trainer:
-    """A trainer rebuilt from a checkpoint, with a UsageError for a missing or foreign file."""
+def load_trainer(path, comm=LOCAL) -> Trainer:
+    """A trainer rebuilt from a checkpoint, with a UsageError for a missing or foreign file.
+
+    In a multi-process run every rank reads the file (so it must be readable at the same path
+    on every machine); the trainer then takes rank 0's weights."""
     if not Path(path).is_file():
         raise UsageError(f"checkpoint {path} does not exist")
     try:
-        return Trainer.load(path)
+        return Trainer.load(path, comm=comm)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
 
@@ -44,46 +52,58 @@ def check_classes(trainer: Trainer, classes: list[str], path) -> None:
                          f"(e.g. {saved[:3]} vs {classes[:3]})")
 
 
-def new_trainer(args, num_classes: int) -> Trainer:
+def new_trainer(args, num_classes: int, comm=LOCAL) -> Trainer:
     model = alexnet(num_classes=num_classes, input_size=args.image_size, width=args.width,
                     groups=args.groups, lrn=not args.no_lrn, init=args.init, seed=args.seed)
     return Trainer.for_model(model, lr=args.lr, momentum=args.momentum, weight_decay=args.wd,
                              schedule=args.schedule, patience=args.patience,
-                             step_size=args.step_size)
+                             step_size=args.step_size, comm=comm)
 
 
 class Session:
-    """Everything a training run needs: datasets, trainer, loaders, names, output folder."""
+    """Everything a training run needs: datasets, trainer, loaders, names, output folder.
 
-    def __init__(self, args):
+    With a multi-process ``comm`` each rank's loaders deliver its share of every global batch
+    of ``args.batch_size`` samples (see ``tinynet.dist.shard``); ``root`` is True on rank 0,
+    the only rank that prints and writes files.
+    """
+
+    def __init__(self, args, comm=LOCAL):
         self.args = args
-        self.data_dir = dataset_dir(args)
+        self.comm = comm
+        self.root = comm.rank == 0
+        self.local_batch = args.batch_size // comm.size   # parse_args checked it divides
+        self.data_dir = dataset_dir(args, comm)
         self.train_set, self.val_set = check_dataset(self.data_dir)
         self.classes = list(self.train_set.classes)
         self.names = class_names(self.data_dir, self.classes)
         self.output = Path(args.output)
         if args.resume:
-            self.trainer = load_trainer(args.resume)
+            self.trainer = load_trainer(args.resume, comm)
             check_classes(self.trainer, self.classes, args.resume)
             self.seed = int(self.trainer.extra.get("seed", args.seed))
             self.skip = int(self.trainer.extra.get("samples_done", 0))
         else:
-            self.trainer = new_trainer(args, len(self.classes))
+            self.trainer = new_trainer(args, len(self.classes), comm)
             self.seed = args.seed
             self.skip = 0
         self.image_size = self.trainer.model.config["input_size"]
 
     def train_loader(self, skip: int = 0) -> DataLoader:
-        """This epoch's shuffled batches, without the first ``skip`` samples (mid-epoch resume)."""
+        """This epoch's shuffled batches, without the first ``skip`` samples (mid-epoch resume);
+        in a multi-process run, this rank's part of each global batch."""
+        batch, rank, size = self.args.batch_size, self.comm.rank, self.comm.size
         return DataLoader(self.train_set, TrainTransform(crop=self.image_size),
-                          self.args.batch_size, shuffle=True, seed=self.seed,
+                          self.local_batch, shuffle=True, seed=self.seed,
                           workers=self.args.workers,
-                          indices_fn=(lambda order: order[skip:]) if skip else None)
+                          indices_fn=lambda order: train_shard(order, batch, rank, size, skip))
 
     def val_loader(self, ten_crop: bool = False) -> DataLoader:
+        rank, size = self.comm.rank, self.comm.size
         return DataLoader(self.val_set, EvalTransform(crop=self.image_size, ten_crop=ten_crop),
-                          self.args.batch_size, shuffle=False, seed=self.seed,
-                          workers=self.args.workers)
+                          self.local_batch, shuffle=False, seed=self.seed,
+                          workers=self.args.workers,
+                          indices_fn=lambda order: eval_shard(order, rank, size))
 
     def extra(self, samples_done: int = 0) -> dict:
         """What the command line keeps in a checkpoint besides the trainer's state."""

@@ -4,30 +4,36 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import DataLoader, EvalTransform, check_dataset, open_rgb
+from ..dist import LOCAL, eval_shard
 from ..train import predict_proba
 from .progress import EpochBar
 from .session import check_classes, dataset_dir, load_trainer
 
 
-def run_evaluation(args) -> int:
-    trainer = load_trainer(args.resume)
-    data_dir = dataset_dir(args)
+def run_evaluation(args, comm=LOCAL) -> int:
+    """Evaluate --resume on DIR/val; under MPI each rank takes a part and rank 0 reports."""
+    trainer = load_trainer(args.resume, comm)
+    data_dir = dataset_dir(args, comm)
     train_set, val_set = check_dataset(data_dir)
     check_classes(trainer, list(train_set.classes), args.resume)
     size = trainer.model.config["input_size"]
     loader = DataLoader(val_set, EvalTransform(crop=size, ten_crop=args.ten_crop),
-                        args.batch_size, workers=args.workers)
+                        max(1, args.batch_size // comm.size), workers=args.workers,
+                        indices_fn=lambda order: eval_shard(order, comm.rank, comm.size))
     try:
-        with EpochBar(len(loader), "evaluate", args.no_progress) as bar:
+        with EpochBar(len(loader), "evaluate", args.no_progress or comm.rank != 0) as bar:
             stats = trainer.evaluate(loader, on_batch=bar.update)
     finally:
         loader.close()
+    skipped = int(comm.sum([loader.skipped])[0])
+    if comm.rank != 0:
+        return 0
     crops = "10-crop" if args.ten_crop else "centre crop"
     print(f"{args.resume} on {data_dir / 'val'} ({stats.images} images, {crops}): "
           f"loss {stats.loss:.4f}  top-1 {stats.acc1:.4f} (error {stats.top1_error:.4f})  "
           f"top-5 {stats.acc5:.4f} (error {stats.top5_error:.4f})")
-    if loader.skipped:
-        print(f"{loader.skipped} unreadable files skipped")
+    if skipped:
+        print(f"{skipped} unreadable files skipped")
     return 0
 
 

@@ -73,7 +73,8 @@ class ImageFolder:
             self.samples.extend((f, label) for f in files)
         if self.empty_classes and not allow_empty:
             shown = ", ".join(str(self.root / c) for c in self.empty_classes[:5])
-            more = f" (and {len(self.empty_classes) - 5} more)" if len(self.empty_classes) > 5 else ""
+            extra = len(self.empty_classes) - 5
+            more = f" (and {extra} more)" if extra > 0 else ""
             raise DatasetError(
                 f"{len(self.empty_classes)} class folder(s) contain no image: {shown}{more}. "
                 f"Accepted extensions: {' '.join(IMG_EXTENSIONS)} (any case). "

@@ -1,5 +1,14 @@
-"""The one place that decides how kernels are compiled."""
+"""The one place that decides how kernels are compiled and on which threads they run."""
+import os
+
+import numba
 from numba import njit, prange  # noqa: F401  (re-exported for the kernel modules)
+
+# Numba's own work queue rather than GNU OpenMP: as fast here, and safe to fork() after (the
+# data loader forks its workers each epoch; GNU OpenMP terminates such children). An explicit
+# NUMBA_THREADING_LAYER in the environment wins.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 #: Options shared by every kernel: cached on disk, fast maths, NumPy's error model
 #: (division by zero gives inf instead of raising), so loops vectorise.

@@ -79,33 +79,59 @@ class PlateauWatch:
                 LossPlateauWarning, stacklevel=2)
 
 
+def _diverged(loss, step, optimizer) -> TrainingDiverged:
+    return TrainingDiverged(
+        f"the training loss became {loss} at step {step + 1} with learning rate "
+        f"{optimizer.lr:g}; stopping before the weights are updated. Lower the learning "
+        "rate or use another init.")
+
+
+def _summed(meter: Meter, comm) -> Meter:
+    """The meter's sums over the ranks of ``comm`` (each rank counted its own samples)."""
+    if comm is None or comm.size == 1:
+        return meter
+    total = Meter()
+    images, loss_sum, top1, top5 = comm.sum([meter.images, meter.loss_sum, meter.top1,
+                                             meter.top5])
+    total.images, total.loss_sum, total.top1, total.top5 = (int(images), float(loss_sum),
+                                                            int(top1), int(top5))
+    return total
+
+
 def train_epoch(model, loss_fn, optimizer, batches, *, step: int = 0, watch=None,
-                on_batch=None) -> tuple[EpochStats, int]:
+                on_batch=None, sync=None) -> tuple[EpochStats, int]:
     """Forward, loss, backward and optimizer step for every (images, labels) batch.
 
     Returns the epoch's figures and the global step count after it. Raises
     ``TrainingDiverged`` before stepping when the loss is not finite, naming the step and lr.
     ``on_batch(meter)`` is called after each step (for progress bars).
+
+    ``sync`` (a ``tinynet.dist.GradientSync``, data-parallel runs only) averages the gradients
+    over the ranks between backward and step; the divergence check and ``watch`` then see the
+    global batch's loss, the same on every rank, and the returned figures are summed over ranks.
     """
     model.train()
     meter = Meter()
     start = time.perf_counter()
     for images, labels in batches:
         scores = model.forward(images)
-        loss = loss_fn.forward(scores, labels)
-        if not math.isfinite(loss):
-            raise TrainingDiverged(
-                f"the training loss became {loss} at step {step + 1} with learning rate "
-                f"{optimizer.lr:g}; stopping before the weights are updated. Lower the learning "
-                "rate or use another init.")
+        loss = global_loss = loss_fn.forward(scores, labels)
+        if sync is None and not math.isfinite(loss):
+            raise _diverged(loss, step, optimizer)
         model.backward(loss_fn.backward())
+        if sync is not None:
+            global_loss = sync.average(loss)
+            if not math.isfinite(global_loss):
+                raise _diverged(global_loss, step, optimizer)
         optimizer.step()
         step += 1
         meter.update(loss, scores, labels)
         if watch is not None:
-            watch.update(loss)
+            watch.update(global_loss)
         if on_batch is not None:
             on_batch(meter)
+    if sync is not None:
+        meter = _summed(meter, sync.comm)
     seconds = time.perf_counter() - start
     stats = EpochStats(meter.loss, meter.acc1, meter.acc5, meter.images, seconds,
                        meter.images / seconds if seconds > 0 else 0.0)
@@ -113,19 +139,26 @@ def train_epoch(model, loss_fn, optimizer, batches, *, step: int = 0, watch=None
 
 
 def predict_proba(model, images: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, K) in eval mode; (N, crops, C, H, W) input averages over crops."""
+    """Class probabilities (N, K) in eval mode (the mode is restored afterwards); a
+    (N, crops, C, H, W) input averages the softmax over the crops."""
     images = np.asarray(images)
-    if images.ndim == 5:
-        n, crops = images.shape[:2]
-        probs = softmax(model.forward(images.reshape(n * crops, *images.shape[2:])))
-        return probs.reshape(n, crops, -1).mean(axis=1)
-    return softmax(model.forward(images))
+    was_training = model.training
+    model.eval()
+    try:
+        if images.ndim == 5:
+            n, crops = images.shape[:2]
+            probs = softmax(model.forward(images.reshape(n * crops, *images.shape[2:])))
+            return probs.reshape(n, crops, -1).mean(axis=1)
+        return softmax(model.forward(images))
+    finally:
+        model.train(was_training)
 
 
-def evaluate(model, loss_fn, batches, *, on_batch=None) -> EvalStats:
+def evaluate(model, loss_fn, batches, *, on_batch=None, comm=None) -> EvalStats:
     """Loss and top-1/top-5 accuracy in eval mode; 10-crop batches (N, 10, C, H, W) average softmax.
 
-    The model's train/eval mode is restored afterwards.
+    The model's train/eval mode is restored afterwards. With a ``comm`` (``tinynet.dist``) each
+    rank evaluates its own share of the data and the figures are summed over the ranks.
     """
     was_training = model.training
     model.eval()
@@ -146,5 +179,6 @@ def evaluate(model, loss_fn, batches, *, on_batch=None) -> EvalStats:
                 on_batch(meter)
     finally:
         model.train(was_training)
+    meter = _summed(meter, comm)
     return EvalStats(meter.loss, meter.acc1, meter.acc5, meter.images,
                      time.perf_counter() - start)

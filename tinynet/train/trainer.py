@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..checkpoint import CheckpointError, check_state_matches, load_checkpoint, save_checkpoint
+from ..dist import LOCAL, GradientSync
 from ..layers import Dropout, SoftmaxCrossEntropy
 from ..models import alexnet_from_config
 from ..optim import SGD, ReduceLROnPlateau, StepLR
@@ -27,10 +30,20 @@ class Trainer:
     ``model`` must carry a ``config`` (as ``tinynet.models.alexnet`` models do) for ``save``/
     ``load`` to rebuild it. ``schedule`` is a ``ReduceLROnPlateau`` (stepped with the validation
     top-1 error), a ``StepLR`` or None. ``epoch`` counts completed epochs, ``step`` optimizer steps.
+
+    Data parallel: with a multi-process ``comm`` (``tinynet.dist.world()`` under mpirun) every
+    rank holds a replica; rank 0's weights and momenta are broadcast at construction and after
+    ``restore``, gradients are averaged over the ranks every step, evaluation figures are summed,
+    each rank's dropout draws its own masks (from [seed, layer, rank, step]), and only rank 0
+    writes checkpoints. Feed each rank its own share of every global batch (``tinynet.dist.shard``).
     """
 
-    def __init__(self, model, optimizer, schedule=None, *, num_classes=None, plateau_patience=300):
+    def __init__(self, model, optimizer, schedule=None, *, num_classes=None, plateau_patience=300,
+                 comm=None):
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
+        self.comm = LOCAL if comm is None else comm
+        self.sync = GradientSync(model.named_parameters(), self.comm) if self.comm.size > 1 \
+            else None
         self.schedule_kind = _schedule_kind(schedule)
         self.loss_fn = SoftmaxCrossEntropy()
         if num_classes is None:
@@ -43,6 +56,7 @@ class Trainer:
         self.best_acc5 = 0.0
         self.history: list[dict] = []
         self.extra: dict = {}
+        self._share_replicas()
 
     @classmethod
     def for_model(cls, model, *, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="plateau",
@@ -64,12 +78,19 @@ class Trainer:
     def train_epoch(self, batches, on_batch=None):
         if hasattr(batches, "set_epoch"):
             batches.set_epoch(self.epoch)
+
+        def counted(meter):           # self.step stays right even if on_batch raises (a stop)
+            self.step += 1
+            if on_batch is not None:
+                on_batch(meter)
+
         stats, self.step = train_epoch(self.model, self.loss_fn, self.optimizer, batches,
-                                       step=self.step, watch=self.watch, on_batch=on_batch)
+                                       step=self.step, watch=self.watch, on_batch=counted,
+                                       sync=self.sync)
         return stats
 
     def evaluate(self, batches, on_batch=None):
-        return evaluate(self.model, self.loss_fn, batches, on_batch=on_batch)
+        return evaluate(self.model, self.loss_fn, batches, on_batch=on_batch, comm=self.comm)
 
     def finish_epoch(self, train_stats, val_stats=None) -> bool:
         """Record the epoch, step the schedule, update the best accuracy; True if a new best."""
@@ -106,12 +127,31 @@ class Trainer:
                 self.save(best)
         return self.history
 
+    # -- data parallel ----------------------------------------------------------------------
+    def _share_replicas(self) -> None:
+        """Multi-process runs: every rank takes rank 0's weights and momenta; each rank's
+        dropout layers get their own mask stream, from [seed, layer, rank, step]."""
+        if self.sync is None:
+            return
+        self.sync.broadcast_parameters(
+            more=[self.optimizer.velocity(name) for name in self.optimizer.param_names])
+        seed = int(getattr(self.model, "config", {}).get("seed", 0))
+        for index, (name, layer) in enumerate(self.model):
+            if isinstance(layer, Dropout):
+                layer.rng = np.random.default_rng([seed, index, self.comm.rank, self.step])
+
     # -- checkpoints ------------------------------------------------------------------------
     def _dropout_layers(self):
         return {name: layer for name, layer in self.model if isinstance(layer, Dropout)}
 
     def save(self, path, extra: dict | None = None) -> Path:
-        """Write an atomic ``.npz`` checkpoint holding everything an exact resume needs."""
+        """Write an atomic ``.npz`` checkpoint holding everything an exact resume needs.
+
+        In a multi-process run only rank 0 writes (the ranks hold the same state, except
+        dropout streams, which a resume under MPI derives anew from the seed and the step).
+        """
+        if self.comm.rank != 0:
+            return Path(path)
         meta = {
             "epoch": self.epoch, "step": self.step,
             "best_acc1": self.best_acc1, "best_acc5": self.best_acc5,
@@ -147,6 +187,7 @@ class Trainer:
         for name, state in meta.get("rng", {}).items():
             if name in drops:
                 drops[name].rng.bit_generator.state = state
+        self._share_replicas()
 
     @classmethod
     def load(cls, path, **kwargs) -> "Trainer":

@@ -1,0 +1,82 @@
+"""The teaching notebooks in notebooks/ run top to bottom without an error.
+
+Each notebook is re-executed in a fresh ``python3`` kernel (nbclient) with notebooks/ as its working
+directory; a cell that raises fails the test, and the time each notebook took is printed. The
+notebooks are committed with their outputs, so that they read well unexecuted; this test never
+writes them. To refresh the committed outputs after editing a notebook:
+
+    python tests/test_notebooks.py                    # every notebook
+    python tests/test_notebooks.py 02_convolution_im2col.ipynb
+
+Needs nbclient, nbformat, ipykernel and matplotlib (the ``notebooks`` extra); skipped without them.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = (
+    "01_layers_and_gradients.ipynb",
+    "02_convolution_im2col.ipynb",
+    "03_alexnet_anatomy.ipynb",
+    "04_training_alexnet.ipynb",
+)
+CELL_TIMEOUT = 300  # seconds per cell
+
+
+def execute(path: Path):
+    """Run the notebook at ``path`` in a fresh kernel -> (executed notebook, seconds)."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                     record_timing=False,
+                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    start = time.perf_counter()
+    client.execute()
+    return nb, time.perf_counter() - start
+
+
+def test_every_notebook_is_listed():
+    on_disk = sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
+    assert on_disk == sorted(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_committed_with_outputs(name):
+    """Every code cell was executed, in order, and none holds an error."""
+    nb = json.loads((NOTEBOOK_DIR / name).read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    counts = [c.get("execution_count") for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{name}: not executed top to bottom: {counts}"
+    errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"{name}: committed with an error: {errors[0].get('ename')}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs(name, capsys):
+    pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("matplotlib")
+    before = set(NOTEBOOK_DIR.iterdir())
+    _, seconds = execute(NOTEBOOK_DIR / name)
+    with capsys.disabled():
+        print(f"\n{name}: executed in {seconds:.1f} s", end="")
+    left = sorted(p.name for p in set(NOTEBOOK_DIR.iterdir()) - before)
+    assert not left, f"{name} left files behind in notebooks/: {left}"
+
+
+if __name__ == "__main__":
+    import nbformat
+
+    for name in sys.argv[1:] or NOTEBOOKS:
+        nb, seconds = execute(NOTEBOOK_DIR / Path(name).name)
+        nbformat.write(nb, NOTEBOOK_DIR / Path(name).name)
+        print(f"{name}: executed and saved in {seconds:.1f} s")
