@@ -31,7 +31,7 @@ def _non_negative_float(text):
     return value
 
 
-DEMO_DEFAULTS = dict(epochs=8, batch_size=32, lr=0.01, image_size=67, width=0.25, init="he",
+DEMO_DEFAULTS = dict(epochs=10, batch_size=32, lr=0.01, image_size=67, width=0.25, init="he",
                      wd=5e-4)
 REAL_DEFAULTS = dict(epochs=90, batch_size=128, lr=0.01, image_size=227, width=1.0, init="paper",
                      wd=5e-4)
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", metavar="DIR", help="dataset root holding train/ and val/")
     src.add_argument("--demo", action="store_true",
                      help="generate a small shapes dataset in OUTPUT/demo-data and train a small "
-                          "AlexNet on it (defaults: --epochs 8 -b 32 --image-size 67 --width "
+                          "AlexNet on it (defaults: --epochs 10 -b 32 --image-size 67 --width "
                           "0.25 --init he); needs no data")
     src.add_argument("-j", "--workers", type=int, default=None, metavar="N",
                      help=f"data-loading worker processes (default: number of cores, "
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                           f"0 decodes in the main process)")
     tr = p.add_argument_group("training")
     tr.add_argument("--epochs", type=_positive_int, default=None,
-                    help="total epochs to train (default 90; demo 8)")
+                    help="total epochs to train (default 90; demo 10)")
     tr.add_argument("-b", "--batch-size", type=_positive_int, default=None,
                     help="mini-batch size (default 128; demo 32); under mpirun -n N the global "
                          "batch, B/N per process")

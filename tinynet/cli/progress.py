@@ -10,7 +10,9 @@ class EpochBar:
     """A bar over one pass; ``update(meter)`` is the ``on_batch`` callback of the train loop."""
 
     def __init__(self, total: int, desc: str, disable: bool = False, check=None):
-        self.bar = tqdm(total=total, desc=desc, unit="batch", leave=False, disable=disable,
+        # disable=None: no bar when the output is not a terminal (logs, CI)
+        self.bar = tqdm(total=total, desc=desc, unit="batch", leave=False,
+                        disable=True if disable else None,
                         dynamic_ncols=True)
         self.start = time.perf_counter()
         self.check = check

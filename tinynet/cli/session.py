@@ -11,7 +11,7 @@ from ..models import alexnet
 from ..train import Trainer
 from .args import UsageError
 
-DEMO_DATA = dict(num_classes=6, train_per_class=300, val_per_class=60, image_size=72, seed=0)
+DEMO_DATA = dict(num_classes=6, train_per_class=900, val_per_class=100, image_size=72, seed=0)
 
 
 def dataset_dir(args, comm=LOCAL) -> Path:
@@ -22,7 +22,9 @@ def dataset_dir(args, comm=LOCAL) -> Path:
     root = Path(args.output) / "demo-data"
     if comm.rank == 0:
         if not (root / "DONE").exists():
-            print(f"writing the demo dataset (6 shapes, 300 train + 60 val images each) to {root}")
+            print(f"writing the demo dataset ({DEMO_DATA['num_classes']} shapes, "
+                  f"{DEMO_DATA['train_per_class']} train + {DEMO_DATA['val_per_class']} val "
+                  f"images each) to {root}")
         make_shapes_dataset(root, **DEMO_DATA)
     comm.barrier()
     return make_shapes_dataset(root, **DEMO_DATA)   # made: this only checks it
