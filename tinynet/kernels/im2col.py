@@ -31,48 +31,51 @@ def _inside(ow, sw, pw, j, width):
 def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
     n_img, channels, height, width = x.shape
     plane = oh * ow
-    for row in prange(channels * kh * kw):
-        c = row // (kh * kw)
-        i = (row // kw) % kh
-        j = row % kw
-        x_lo, x_hi = _inside(ow, sw, pw, j, width)
-        for n in range(n_img):
-            for y in range(oh):
-                dst = n * plane + y * ow
-                iy = y * sh - ph + i
-                if iy < 0 or iy >= height:
-                    for xo in range(ow):
+    # Each iteration copies one (image, channel) plane, which stays in cache, into its kh*kw
+    # rows of the column matrix; iterations write disjoint column ranges.
+    for nc in prange(n_img * channels):
+        n = nc // channels
+        c = nc % channels
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                x_lo, x_hi = _inside(ow, sw, pw, j, width)
+                for y in range(oh):
+                    dst = n * plane + y * ow
+                    iy = y * sh - ph + i
+                    if iy < 0 or iy >= height:
+                        for xo in range(ow):
+                            cols[row, dst + xo] = 0
+                        continue
+                    for xo in range(x_lo):
                         cols[row, dst + xo] = 0
-                    continue
-                for xo in range(x_lo):
-                    cols[row, dst + xo] = 0
-                for xo in range(x_lo, x_hi):
-                    cols[row, dst + xo] = x[n, c, iy, xo * sw - pw + j]
-                for xo in range(x_hi, ow):
-                    cols[row, dst + xo] = 0
+                    for xo in range(x_lo, x_hi):
+                        cols[row, dst + xo] = x[n, c, iy, xo * sw - pw + j]
+                    for xo in range(x_hi, ow):
+                        cols[row, dst + xo] = 0
 
 
 @parallel_kernel
 def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
     n_img, channels, height, width = dx.shape
     plane = oh * ow
-    for c in prange(channels):  # each iteration owns dx[:, c]: no two write the same element
-        for n in range(n_img):
-            for yy in range(height):
-                for xx in range(width):
-                    dx[n, c, yy, xx] = 0
+    for nc in prange(n_img * channels):  # each iteration owns the plane dx[n, c]
+        n = nc // channels
+        c = nc % channels
+        for yy in range(height):
+            for xx in range(width):
+                dx[n, c, yy, xx] = 0
         for i in range(kh):
             for j in range(kw):
                 row = (c * kh + i) * kw + j
                 x_lo, x_hi = _inside(ow, sw, pw, j, width)
-                for n in range(n_img):
-                    for y in range(oh):
-                        iy = y * sh - ph + i
-                        if iy < 0 or iy >= height:
-                            continue
-                        src = n * plane + y * ow
-                        for xo in range(x_lo, x_hi):
-                            dx[n, c, iy, xo * sw - pw + j] += cols[row, src + xo]
+                for y in range(oh):
+                    iy = y * sh - ph + i
+                    if iy < 0 or iy >= height:
+                        continue
+                    src = n * plane + y * ow
+                    for xo in range(x_lo, x_hi):
+                        dx[n, c, iy, xo * sw - pw + j] += cols[row, src + xo]
 
 
 def out_hw(x_shape, kernel, stride, padding) -> tuple[int, int]:
@@ -103,7 +106,7 @@ def col2im(cols, x_shape, kernel, stride, padding, out=None):
     _, oh, ow = _shape(x_shape, kernel, stride, padding)
     if out is None:
         out = np.empty(x_shape, dtype=cols.dtype)
-    _col2im(cols, *kernel, *stride, *padding, oh, ow, out)
+    _col2im(np.ascontiguousarray(cols), *kernel, *stride, *padding, oh, ow, out)
     return out
 
 

@@ -21,11 +21,37 @@ from ._jit import kernel, parallel_kernel, prange
 
 
 @kernel
-def _neg_pow(s, beta):
-    # s ** -beta; beta = 0.75 (AlexNet's) takes two square roots instead of exp/log.
+def _scale_and_output(x_row, acc, k, coef, beta, zero, scale_row, out_row):
+    """scale = k + coef * window sum; out = x * scale^-beta (beta = 0.75 by two square roots)."""
     if beta == 0.75:
-        return 1 / np.sqrt(s * np.sqrt(s))
-    return s ** -beta
+        for p in range(x_row.size):
+            s = k + coef * max(acc[p], zero)
+            scale_row[p] = s
+            out_row[p] = x_row[p] / np.sqrt(s * np.sqrt(s))
+    else:
+        for p in range(x_row.size):
+            s = k + coef * max(acc[p], zero)
+            scale_row[p] = s
+            out_row[p] = x_row[p] * s ** -beta
+
+
+@kernel
+def _slide(acc, enter_row, leave_row, enter, leave, square):
+    """Add the channel entering the window and remove the one leaving it (or their squares)."""
+    if enter:
+        if square:
+            for p in range(acc.size):
+                acc[p] += enter_row[p] * enter_row[p]
+        else:
+            for p in range(acc.size):
+                acc[p] += enter_row[p]
+    if leave:
+        if square:
+            for p in range(acc.size):
+                acc[p] -= leave_row[p] * leave_row[p]
+        else:
+            for p in range(acc.size):
+                acc[p] -= leave_row[p]
 
 
 @parallel_kernel
@@ -33,24 +59,16 @@ def _lrn_forward(x, size, coef, k, beta, out, scale):
     n_img, channels, plane = x.shape
     lo = size // 2          # channels before c in its window
     hi = (size - 1) // 2    # channels after c
+    zero = x.dtype.type(0)
     for n in prange(n_img):  # each iteration owns image n
         acc = np.zeros(plane, dtype=x.dtype)
         for c in range(min(hi, channels - 1) + 1):
-            for p in range(plane):
-                acc[p] += x[n, c, p] * x[n, c, p]
+            _slide(acc, x[n, c], x[n, c], True, False, True)
         for c in range(channels):
-            for p in range(plane):
-                s = k + coef * max(acc[p], 0)
-                scale[n, c, p] = s
-                out[n, c, p] = x[n, c, p] * _neg_pow(s, beta)
-            enter = c + 1 + hi
-            leave = c - lo
-            if enter < channels:
-                for p in range(plane):
-                    acc[p] += x[n, enter, p] * x[n, enter, p]
-            if leave >= 0:
-                for p in range(plane):
-                    acc[p] -= x[n, leave, p] * x[n, leave, p]
+            _scale_and_output(x[n, c], acc, k, coef, beta, zero, scale[n, c], out[n, c])
+            enter = min(c + 1 + hi, channels - 1)
+            leave = max(c - lo, 0)
+            _slide(acc, x[n, enter], x[n, leave], c + 1 + hi < channels, c - lo >= 0, True)
 
 
 @parallel_kernel
@@ -62,27 +80,28 @@ def _lrn_backward(x, dy, scale, size, coef2beta, beta, dx):
         # t_c = dy_c a_c scale_c^(-beta-1); dx starts as dy_c scale_c^-beta
         t = np.empty((channels, plane), dtype=x.dtype)
         for c in range(channels):
-            for p in range(plane):
-                s = scale[n, c, p]
-                g = dy[n, c, p] * _neg_pow(s, beta)
-                dx[n, c, p] = g
-                t[c, p] = g * x[n, c, p] / s
+            if beta == 0.75:
+                for p in range(plane):
+                    s = scale[n, c, p]
+                    g = dy[n, c, p] / np.sqrt(s * np.sqrt(s))
+                    dx[n, c, p] = g
+                    t[c, p] = g * x[n, c, p] / s
+            else:
+                for p in range(plane):
+                    s = scale[n, c, p]
+                    g = dy[n, c, p] * s ** -beta
+                    dx[n, c, p] = g
+                    t[c, p] = g * x[n, c, p] / s
         # c receives from every c' whose window holds c: c' in [c - hi, c + lo]
         acc = np.zeros(plane, dtype=x.dtype)
         for c in range(min(lo, channels - 1) + 1):
-            for p in range(plane):
-                acc[p] += t[c, p]
+            _slide(acc, t[c], t[c], True, False, False)
         for c in range(channels):
             for p in range(plane):
                 dx[n, c, p] -= coef2beta * x[n, c, p] * acc[p]
-            enter = c + 1 + lo
-            leave = c - hi
-            if enter < channels:
-                for p in range(plane):
-                    acc[p] += t[enter, p]
-            if leave >= 0:
-                for p in range(plane):
-                    acc[p] -= t[leave, p]
+            enter = min(c + 1 + lo, channels - 1)
+            leave = max(c - hi, 0)
+            _slide(acc, t[enter], t[leave], c + 1 + lo < channels, c - hi >= 0, False)
 
 
 def lrn_forward(x, size, alpha, beta, k):
