@@ -34,7 +34,10 @@ SIZE, CLASSES = 227, 1000
 # -- the two frameworks -----------------------------------------------------------------------
 
 def tinynet_runner(config, batch):
+    from tinynet.memory import retain_freed_memory
     from tinynet.layers import SoftmaxCrossEntropy
+
+    retain_freed_memory()                  # as examples/alexnet.py does
     from tinynet.models import alexnet
     from tinynet.optim import SGD
 

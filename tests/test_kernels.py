@@ -120,13 +120,15 @@ def test_row_transposes_match_reference(n, o, plane, dtype, relu, seed):
     rows = rng.standard_normal((o, n * plane)).astype(dtype)
     bias = rng.standard_normal(o).astype(dtype)
     out = np.empty((n, o, plane), dtype=dtype)
-    K.rows_to_nchw(rows, bias, out, relu=relu)
+    mask = np.empty((n, o, plane), dtype=bool) if relu else None
+    K.rows_to_nchw(rows, bias, out, mask=mask)
     close(out, K.rows_to_nchw_reference(rows, bias, n, relu=relu), dtype)
+    if relu:
+        np.testing.assert_array_equal(mask, out > 0)
     dy = rng.standard_normal((n, o, plane)).astype(dtype)
     back = np.empty((o, n * plane), dtype=dtype)
     db = np.zeros(o, dtype=dtype)
-    y = out if relu else None
-    K.nchw_to_rows(dy, back, db, relu_output=y)
-    ref_rows, ref_db = K.nchw_to_rows_reference(dy, relu_output=y)
+    K.nchw_to_rows(dy, back, db, mask=mask)
+    ref_rows, ref_db = K.nchw_to_rows_reference(dy, mask=mask)
     close(back, ref_rows, dtype)
     close(db, ref_db, dtype)

@@ -13,22 +13,25 @@ from ._jit import parallel_kernel, prange
 
 
 @parallel_kernel
-def _rows_to_nchw(rows, bias, relu, out):
+def _rows_to_nchw(rows, bias, relu, out, mask):
     n_img, channels, plane = out.shape
-    for o in prange(channels):  # each iteration writes out[:, o]
+    zero = out.dtype.type(0)
+    for o in prange(channels):  # each iteration writes out[:, o] and mask[:, o]
         b = bias[o]
         for n in range(n_img):
             src = n * plane
             if relu:
                 for p in range(plane):
-                    out[n, o, p] = max(rows[o, src + p] + b, 0)
+                    v = rows[o, src + p] + b
+                    mask[n, o, p] = v > zero
+                    out[n, o, p] = max(v, zero)
             else:
                 for p in range(plane):
                     out[n, o, p] = rows[o, src + p] + b
 
 
 @parallel_kernel
-def _nchw_to_rows(dy, y, relu, rows, dbias):
+def _nchw_to_rows(dy, mask, relu, rows, dbias):
     n_img, channels, plane = dy.shape
     for o in prange(channels):  # each iteration writes rows[o] and dbias[o]
         total = 0.0
@@ -36,30 +39,35 @@ def _nchw_to_rows(dy, y, relu, rows, dbias):
             dst = n * plane
             for p in range(plane):
                 v = dy[n, o, p]
-                if relu and y[n, o, p] <= 0:
+                if relu and not mask[n, o, p]:
                     v = 0
                 rows[o, dst + p] = v
                 total += v
         dbias[o] += total
 
 
-def rows_to_nchw(rows, bias, out, relu=False):
-    """out[n, o, p] = rows[o, n*P + p] + bias[o] (then max(., 0) if ``relu``).
+_NO_MASK = np.zeros((1, 1, 1), dtype=np.bool_)
 
-    rows (O, N*P), out (N, O, P) C-contiguous, same dtype.
+
+def rows_to_nchw(rows, bias, out, mask=None):
+    """out[n, o, p] = rows[o, n*P + p] + bias[o]; with a ``mask`` also apply ReLU.
+
+    rows (O, N*P), out (N, O, P) C-contiguous, same dtype. ``mask`` (N, O, P) bool receives
+    out > 0 (what ReLU's backward needs, a quarter of the output's bytes).
     """
-    _rows_to_nchw(rows, bias, relu, out)
+    relu = mask is not None
+    _rows_to_nchw(rows, bias, relu, out, mask if relu else _NO_MASK)
     return out
 
 
-def nchw_to_rows(dy, rows, dbias, relu_output=None):
+def nchw_to_rows(dy, rows, dbias, mask=None):
     """rows[o, n*P + p] = dy[n, o, p], and dbias[o] += sum over n, p (accumulates across calls).
 
-    With ``relu_output`` (the forward's ReLU output y, shaped like dy), dy counts only where y > 0.
+    With a ReLU ``mask`` (N, O, P) bool from ``rows_to_nchw``, dy counts only where it is True.
     """
     dy = np.ascontiguousarray(dy)
-    relu = relu_output is not None
-    _nchw_to_rows(dy, relu_output if relu else dy, relu, rows, dbias)
+    relu = mask is not None
+    _nchw_to_rows(dy, mask if relu else _NO_MASK, relu, rows, dbias)
     return rows
 
 
@@ -69,8 +77,8 @@ def rows_to_nchw_reference(rows, bias, n_img, relu=False):
     return np.maximum(out, 0) if relu else out
 
 
-def nchw_to_rows_reference(dy, relu_output=None):
+def nchw_to_rows_reference(dy, mask=None):
     n_img, channels, plane = dy.shape
-    if relu_output is not None:
-        dy = np.where(relu_output > 0, dy, 0)
+    if mask is not None:
+        dy = np.where(mask, dy, 0)
     return dy.transpose(1, 0, 2).reshape(channels, n_img * plane), dy.sum(axis=(0, 2))

@@ -24,8 +24,8 @@ class Conv2D(Layer):
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both. ``input_grad=False`` skips dL/dx (for a first
     layer, whose input needs no gradient): ``backward`` then returns None. ``relu=True`` applies
     max(., 0) to the output in the same pass as the bias, and masks the gradient in backward
-    (``tinynet.fusion.fuse_conv_relu`` sets it for a Conv2D followed by a ReLU); the output then
-    must not be modified in place before ``backward``, which reads it.
+    (``tinynet.fusion.fuse_conv_relu`` sets it for a Conv2D followed by a ReLU); forward then
+    keeps a boolean mask of the positive outputs for backward.
 
     The batch is processed in chunks of images whose column matrix fits in ``chunk_bytes``; each
     chunk is one GEMM per group (``np.matmul`` over a stack of groups, no Python loop).
@@ -59,7 +59,7 @@ class Conv2D(Layer):
         w_shape = (out_channels, in_channels // groups, kh, kw)
         self._add_param("weight", rng.uniform(-bound, bound, w_shape).astype(self.dtype))
         self._add_param("bias", rng.uniform(-bound, bound, out_channels).astype(self.dtype))
-        self._x = self._y = None
+        self._x = self._mask = None
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -100,11 +100,13 @@ class Conv2D(Layer):
         n, o, oh, ow = self.output_shape(x.shape)
         w = self.params["weight"].reshape(self.groups, o // self.groups, -1)   # (G, O/G, Ck)
         y = np.empty((n, o, oh * ow), dtype=self.dtype)
+        mask = np.empty(y.shape, dtype=np.bool_) if self.relu else None
         for n0, n1, cols, rows in self._chunks(x, oh, ow):
             matmul(w, cols, out=rows)
-            rows_to_nchw(rows.reshape(o, -1), self.params["bias"], y[n0:n1], relu=self.relu)
+            rows_to_nchw(rows.reshape(o, -1), self.params["bias"], y[n0:n1],
+                         mask=None if mask is None else mask[n0:n1])
         self._x = x
-        self._y = y if self.relu else None
+        self._mask = mask
         return y.reshape(n, o, oh, ow)
 
     def backward(self, dout):
@@ -125,7 +127,7 @@ class Conv2D(Layer):
         dx = np.empty(x.shape, dtype=self.dtype) if self.input_grad else None
         for n0, n1, cols, rows in self._chunks(x, oh, ow):
             nchw_to_rows(dout[n0:n1], rows.reshape(o, -1), db,
-                         relu_output=None if self._y is None else self._y[n0:n1])
+                         mask=None if self._mask is None else self._mask[n0:n1])
             if n0 == 0:
                 matmul(rows, cols.transpose(0, 2, 1), out=dw)
             else:
