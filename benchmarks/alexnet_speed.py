@@ -12,19 +12,24 @@ PyTorch is optional: without it only tinynet's figures are printed.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import resource
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
+ORIGINAL_ENV = dict(os.environ)  # PyTorch's runs get this: without tinynet's thread defaults
+
+import tinynet  # noqa: E402,F401  first, so OpenBLAS sees tinynet's defaults, as in examples/alexnet.py
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve()
 CONFIGS = {"paper": dict(groups=2, lrn=True), "plain": dict(groups=1, lrn=False)}
@@ -145,8 +150,10 @@ def layer_breakdown(config, batch, steps):
     from tinynet.layers import SoftmaxCrossEntropy
     from tinynet.models import alexnet
     from tinynet.optim import SGD
+    from tinynet.memory import retain_freed_memory
     from tinynet.profile import StepProfile, profile_step
 
+    retain_freed_memory()                  # as in the timed runs
     model = alexnet(num_classes=CLASSES, input_size=SIZE, init="caffe", **CONFIGS[config])
     opt = SGD(model.named_parameters(), lr=0.001)
     rng = np.random.default_rng(0)
@@ -194,7 +201,8 @@ def run_child(framework, config, batch, args):
     cmd = [sys.executable, str(HERE), "--child", framework, config, str(batch),
            "--warmup", str(args.warmup), "--steps", str(args.steps),
            "--infer-steps", str(args.infer_steps)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    env = ORIGINAL_ENV if framework == "torch" else None
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{framework} {config} batch {batch} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
