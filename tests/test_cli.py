@@ -9,32 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from tinynet.cli import main
 from tinynet.train import Trainer
 
+from .toy_data import COLOURS, colour_image, write_colour_folders
+
 ROOT = Path(__file__).resolve().parents[1]
-COLOURS = {"blue": (20, 40, 230), "green": (30, 200, 40), "red": (220, 30, 30)}
-
-
-def colour_image(rgb, rng, size=40):
-    noise = rng.normal(0, 20, (size, size, 3))
-    return Image.fromarray(np.clip(np.array(rgb) + noise, 0, 255).astype(np.uint8))
-
-
 @pytest.fixture(scope="module")
 def colours(tmp_path_factory):
     """train/ and val/ with three colour classes: learnable in a few steps."""
-    root = tmp_path_factory.mktemp("colours")
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 12), ("val", 4)):
-        for name, rgb in COLOURS.items():
-            folder = root / split / name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                colour_image(rgb, rng).save(folder / f"{i}.png")
-    return root
+    return write_colour_folders(tmp_path_factory.mktemp("colours"))
 
 
 def run(*argv):

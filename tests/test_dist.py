@@ -27,8 +27,9 @@ from tinynet.dist import (LOCAL, FlatBuffer, GradientSync, LocalComm, eval_shard
 from tinynet.models import alexnet
 from tinynet.train import Trainer
 
+from .toy_data import write_colour_folders
+
 ROOT = Path(__file__).resolve().parents[1]
-COLOURS = {"blue": (20, 40, 230), "green": (30, 200, 40), "red": (220, 30, 30)}
 
 
 # -- without MPI ------------------------------------------------------------------------------
@@ -218,18 +219,7 @@ class Shards:
 
 @pytest.fixture(scope="module")
 def colours(tmp_path_factory):
-    from PIL import Image
-    root = tmp_path_factory.mktemp("colours")
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 12), ("val", 4)):
-        for name, rgb in COLOURS.items():
-            folder = root / split / name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                noise = rng.normal(0, 20, (40, 40, 3))
-                Image.fromarray(np.clip(np.array(rgb) + noise, 0, 255).astype(np.uint8)).save(
-                    folder / f"{i}.png")
-    return root
+    return write_colour_folders(tmp_path_factory.mktemp("colours"))
 
 
 TINY = ["--image-size", "67", "--width", "0.125", "-b", "6", "-j", "0", "--no-progress",
