@@ -50,6 +50,10 @@ def test_training_writes_every_output(trained):
     except ImportError:
         pass
     assert not list(trained.glob(".*.tmp"))                       # nothing half-written
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = (trained / "metrics.csv").stat().st_mode & 0o777       # an ordinary file, not 0600
+    assert mode == 0o666 & ~umask
 
 
 def test_resume_continues_from_the_checkpoint(trained, colours, tmp_path, capsys):

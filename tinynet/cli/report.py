@@ -11,6 +11,12 @@ COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "v
            "seconds", "images_per_sec")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
@@ -20,6 +26,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())          # mkstemp's files are private (0600)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
