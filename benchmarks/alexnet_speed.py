@@ -120,23 +120,13 @@ def child(framework, config, batch, warmup, steps, infer_steps):
         train_step, infer_step = torch_runner(config, batch)
     else:
         train_step, infer_step = tinynet_runner(config, batch)
-    first = time.perf_counter()
-    train_step()
-    first = time.perf_counter() - first
+    first = _timed(train_step)
     for _ in range(warmup - 1):
         train_step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        train_step()
-        times.append(time.perf_counter() - start)
+    times = [_timed(train_step) for _ in range(steps)]
     peak_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
     infer_step()
-    infer = []
-    for _ in range(infer_steps):
-        start = time.perf_counter()
-        infer_step()
-        infer.append(time.perf_counter() - start)
+    infer = [_timed(infer_step) for _ in range(infer_steps)]
     print(json.dumps({
         "train_img_s": batch / statistics.median(times), "train_step_s": times,
         "infer_img_s": batch / statistics.median(infer), "first_step_s": first,

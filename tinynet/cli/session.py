@@ -62,6 +62,15 @@ def new_trainer(args, num_classes: int, comm=LOCAL) -> Trainer:
                              step_size=args.step_size, comm=comm)
 
 
+def eval_loader(dataset, image_size, batch_size, workers, comm=LOCAL, ten_crop=False):
+    """Centre-crop (or 10-crop) batches of ``dataset`` in order; in a multi-process run, this
+    rank's share (``batch_size`` is the global batch)."""
+    rank, size = comm.rank, comm.size
+    return DataLoader(dataset, EvalTransform(crop=image_size, ten_crop=ten_crop),
+                      max(1, batch_size // size), shuffle=False, workers=workers,
+                      indices_fn=lambda order: eval_shard(order, rank, size))
+
+
 class Session:
     """Everything a training run needs: datasets, trainer, loaders, names, output folder.
 
@@ -101,11 +110,8 @@ class Session:
                           indices_fn=lambda order: train_shard(order, batch, rank, size, skip))
 
     def val_loader(self, ten_crop: bool = False) -> DataLoader:
-        rank, size = self.comm.rank, self.comm.size
-        return DataLoader(self.val_set, EvalTransform(crop=self.image_size, ten_crop=ten_crop),
-                          self.local_batch, shuffle=False, seed=self.seed,
-                          workers=self.args.workers,
-                          indices_fn=lambda order: eval_shard(order, rank, size))
+        return eval_loader(self.val_set, self.image_size, self.args.batch_size,
+                           self.args.workers, self.comm, ten_crop)
 
     def extra(self, samples_done: int = 0) -> dict:
         """What the command line keeps in a checkpoint besides the trainer's state."""

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import DataLoader, EvalTransform, check_dataset, open_rgb
-from ..dist import LOCAL, eval_shard
+from ..data import EvalTransform, check_dataset, open_rgb
+from ..dist import LOCAL
 from ..train import predict_proba
 from .progress import EpochBar
-from .session import check_classes, dataset_dir, load_trainer
+from .session import check_classes, dataset_dir, eval_loader, load_trainer
 
 
 def run_evaluation(args, comm=LOCAL) -> int:
@@ -16,10 +16,8 @@ def run_evaluation(args, comm=LOCAL) -> int:
     data_dir = dataset_dir(args, comm)
     train_set, val_set = check_dataset(data_dir)
     check_classes(trainer, list(train_set.classes), args.resume)
-    size = trainer.model.config["input_size"]
-    loader = DataLoader(val_set, EvalTransform(crop=size, ten_crop=args.ten_crop),
-                        max(1, args.batch_size // comm.size), workers=args.workers,
-                        indices_fn=lambda order: eval_shard(order, comm.rank, comm.size))
+    loader = eval_loader(val_set, trainer.model.config["input_size"], args.batch_size,
+                         args.workers, comm, args.ten_crop)
     try:
         with EpochBar(len(loader), "evaluate", args.no_progress or comm.rank != 0) as bar:
             stats = trainer.evaluate(loader, on_batch=bar.update)

@@ -130,7 +130,24 @@ def ten_crop(img: Image.Image, crop: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) 
     return out
 
 
-class TrainTransform:
+class _ResizeThenCrop:
+    """What both transforms share: shorter side resized to ``resize``, a ``crop`` square cut."""
+
+    def __init__(self, crop: int, resize: int | None, mean, std):
+        self.crop = int(crop)
+        self.resize = default_resize(self.crop) if resize is None else int(resize)
+        if self.resize < self.crop:
+            raise ValueError(f"resize ({self.resize}) must be >= crop ({self.crop})")
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+
+    @property
+    def min_size(self) -> int:
+        """Shorter side the source image needs (lets loaders decode JPEGs smaller)."""
+        return self.resize
+
+
+class TrainTransform(_ResizeThenCrop):
     """Training augmentation ``(img, rng) -> float32 (3, crop, crop)``.
 
     resize shorter side to ``resize`` (default ``default_resize(crop)``), random
@@ -140,19 +157,9 @@ class TrainTransform:
 
     def __init__(self, crop: int = 227, resize: int | None = None, lighting: float = 0.1,
                  flip: bool = True, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.crop = int(crop)
-        self.resize = default_resize(self.crop) if resize is None else int(resize)
-        if self.resize < self.crop:
-            raise ValueError(f"resize ({self.resize}) must be >= crop ({self.crop})")
+        super().__init__(crop, resize, mean, std)
         self.lighting = float(lighting)
         self.flip = bool(flip)
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.asarray(std, np.float32)
-
-    @property
-    def min_size(self) -> int:
-        """Shorter side the source image needs (lets loaders decode JPEGs smaller)."""
-        return self.resize
 
     def __call__(self, img: Image.Image, rng: np.random.Generator) -> np.ndarray:
         img = resize_shorter(to_rgb(img), self.resize)
@@ -166,25 +173,15 @@ class TrainTransform:
                 f"lighting={self.lighting}, flip={self.flip})")
 
 
-class EvalTransform:
+class EvalTransform(_ResizeThenCrop):
     """Evaluation transform ``(img, rng=None) -> float32 (3, crop, crop)``, or
     ``(10, 3, crop, crop)`` with ``ten_crop=True``: resize shorter side, centre
     crop (or ten crops), normalise. Deterministic; ``rng`` is ignored."""
 
     def __init__(self, crop: int = 227, resize: int | None = None, ten_crop: bool = False,
                  mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.crop = int(crop)
-        self.resize = default_resize(self.crop) if resize is None else int(resize)
-        if self.resize < self.crop:
-            raise ValueError(f"resize ({self.resize}) must be >= crop ({self.crop})")
+        super().__init__(crop, resize, mean, std)
         self.ten_crop = bool(ten_crop)
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.asarray(std, np.float32)
-
-    @property
-    def min_size(self) -> int:
-        """Shorter side the source image needs (lets loaders decode JPEGs smaller)."""
-        return self.resize
 
     def __call__(self, img: Image.Image, rng: np.random.Generator | None = None) -> np.ndarray:
         img = resize_shorter(to_rgb(img), self.resize)

@@ -42,6 +42,13 @@ def _check_real(name: str, value) -> float:
     return value
 
 
+def _check_non_negative(name: str, value) -> float:
+    number = _check_real(name, value)
+    if not math.isfinite(number) or number < 0.0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return number
+
+
 class ReduceLROnPlateau:
     """Multiply the learning rate by ``factor`` when a metric has stopped improving.
 
@@ -110,18 +117,14 @@ class ReduceLROnPlateau:
         if not (0.0 < factor < 1.0):
             raise ValueError(f"factor must satisfy 0 < factor < 1, got {cfg['factor']!r}")
         patience = _check_int("patience", cfg["patience"], 0)
-        threshold = _check_real("threshold", cfg["threshold"])
-        if not math.isfinite(threshold) or threshold < 0.0:
-            raise ValueError(f"threshold must be finite and >= 0, got {cfg['threshold']!r}")
+        threshold = _check_non_negative("threshold", cfg["threshold"])
         threshold_mode = cfg["threshold_mode"]
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         if threshold_mode == "rel" and threshold >= 1.0:
             raise ValueError(f"a relative threshold must be < 1, got {threshold!r}")
         cooldown = _check_int("cooldown", cfg["cooldown"], 0)
-        min_lr = _check_real("min_lr", cfg["min_lr"])
-        if not math.isfinite(min_lr) or min_lr < 0.0:
-            raise ValueError(f"min_lr must be finite and >= 0, got {cfg['min_lr']!r}")
+        min_lr = _check_non_negative("min_lr", cfg["min_lr"])
         mode = cfg["mode"]
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")

@@ -32,34 +32,33 @@ def default_decay_filter(name: str) -> bool:
     return name == "weight" or name.endswith(".weight")
 
 
-def _check_lr(value) -> float:
+def _as_float(what: str, value) -> float:
     try:
-        lr = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"learning rate must be a real number, got {value!r}") from None
-    if not math.isfinite(lr) or lr < 0.0:
-        raise ValueError(f"learning rate must be finite and >= 0, got {value!r}")
-    return lr
+        raise ValueError(f"{what} must be a real number, got {value!r}") from None
+
+
+def _non_negative(what: str, value) -> float:
+    number = _as_float(what, value)
+    if not math.isfinite(number) or number < 0.0:
+        raise ValueError(f"{what} must be finite and >= 0, got {value!r}")
+    return number
+
+
+def _check_lr(value) -> float:
+    return _non_negative("learning rate", value)
 
 
 def _check_momentum(value) -> float:
-    try:
-        momentum = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"momentum must be a real number, got {value!r}") from None
+    momentum = _as_float("momentum", value)
     if not (0.0 <= momentum < 1.0):
         raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {value!r}")
     return momentum
 
 
 def _check_weight_decay(value) -> float:
-    try:
-        wd = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"weight_decay must be a real number, got {value!r}") from None
-    if not math.isfinite(wd) or wd < 0.0:
-        raise ValueError(f"weight_decay must be finite and >= 0, got {value!r}")
-    return wd
+    return _non_negative("weight_decay", value)
 
 
 def _scalar_from_state(state: dict, key: str) -> float:

@@ -79,14 +79,13 @@ class Trainer:
         if hasattr(batches, "set_epoch"):
             batches.set_epoch(self.epoch)
 
-        def counted(meter):           # self.step stays right even if on_batch raises (a stop)
+        def counted(meter):           # counted here, so a stop raised by on_batch keeps it
             self.step += 1
             if on_batch is not None:
                 on_batch(meter)
 
-        stats, self.step = train_epoch(self.model, self.loss_fn, self.optimizer, batches,
-                                       step=self.step, watch=self.watch, on_batch=counted,
-                                       sync=self.sync)
+        stats, _ = train_epoch(self.model, self.loss_fn, self.optimizer, batches,
+                               step=self.step, watch=self.watch, on_batch=counted, sync=self.sync)
         return stats
 
     def evaluate(self, batches, on_batch=None):
