@@ -39,7 +39,7 @@ SIZE, CLASSES = 227, 1000
 # -- the two frameworks -----------------------------------------------------------------------
 
 def tinynet_runner(config, batch):
-    from tinynet.memory import retain_freed_memory
+    from tinynet.perf.memory import retain_freed_memory
     from tinynet.layers import SoftmaxCrossEntropy
 
     retain_freed_memory()                  # as examples/alexnet.py does
@@ -140,8 +140,8 @@ def layer_breakdown(config, batch, steps):
     from tinynet.layers import SoftmaxCrossEntropy
     from tinynet.models import alexnet
     from tinynet.optim import SGD
-    from tinynet.memory import retain_freed_memory
-    from tinynet.profile import StepProfile, profile_step
+    from tinynet.perf.memory import retain_freed_memory
+    from tinynet.perf.profile import StepProfile, profile_step
 
     retain_freed_memory()                  # as in the timed runs
     model = alexnet(num_classes=CLASSES, input_size=SIZE, init="caffe", **CONFIGS[config])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tinynet.layers import Dropout, LocalResponseNorm
-from tinynet.models import MIN_INPUT_SIZE, alexnet, alexnet_from_config
+from tinynet.models import MIN_INPUT_SIZE, alexnet, from_config
 
 PAPER_ORDER = ["conv1", "relu1", "norm1", "pool1", "conv2", "relu2", "norm2", "pool2", "conv3",
                "relu3", "conv4", "relu4", "conv5", "relu5", "pool5", "flatten", "fc6", "relu6",
@@ -91,7 +91,7 @@ def test_he_init():
 
 def test_seed_determines_weights_and_config_rebuilds():
     a, b = alexnet(width=0.25, seed=3), alexnet(width=0.25, seed=3)
-    c = alexnet_from_config(a.config)
+    c = from_config(a.config)
     for (n, p, _), (_, q, _), (_, r, _) in zip(a.named_parameters(), b.named_parameters(),
                                                c.named_parameters()):
         np.testing.assert_array_equal(p, q, err_msg=n)
@@ -110,3 +110,13 @@ def test_layer_types():
 def test_summary_lists_every_layer():
     text = alexnet().summary((1, 3, 227, 227))
     assert "(1, 96, 55, 55)" in text and "(1, 256, 6, 6)" in text and "60,965,224" in text
+
+
+def test_from_config_names_what_it_cannot_build():
+    with pytest.raises(ValueError, match="unknown builder 'resnet'"):
+        from_config({"builder": "resnet"})
+    with pytest.raises(ValueError, match="alexnet.*depth"):
+        from_config({"builder": "alexnet", "depth": 50})
+    old = dict(alexnet(num_classes=3, input_size=67, width=0.125).config)
+    del old["builder"]  # written before configs named their builder: AlexNet's
+    assert from_config(old).num_parameters() == alexnet(3, 67, 0.125).num_parameters()

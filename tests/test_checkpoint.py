@@ -1,4 +1,4 @@
-"""Tests for tinynet.checkpoint: pickle-free .npz checkpoints with atomic writes."""
+"""Tests for tinynet.train.checkpoint: pickle-free .npz checkpoints with atomic writes."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ import zipfile
 import numpy as np
 import pytest
 
-from tinynet import checkpoint as ckpt_module
-from tinynet.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    check_state_matches,
-    load_checkpoint,
-    save_checkpoint,
-)
+from tinynet import Sequential
+from tinynet.layer import rng_state
+from tinynet.layers import Dropout, Linear
 from tinynet.optim import SGD, ReduceLROnPlateau
+from tinynet.train import checkpoint as ckpt_module
+from tinynet.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from tinynet.validate import check_state
 
 
 def model_state(seed=0):
@@ -36,7 +34,9 @@ def model_state(seed=0):
 
 
 def save(path, **overrides):
-    kwargs = dict(model_state=model_state(), optimizer_state={}, schedule_state={}, meta={"epoch": 1})
+    kwargs = dict(
+        model_state=model_state(), optimizer_state={}, schedule_state={}, meta={"epoch": 1}
+    )
     kwargs.update(overrides)
     return save_checkpoint(path, **kwargs)
 
@@ -132,13 +132,13 @@ def test_training_state_round_trip_resumes_identically(tmp_path):
 
     w0 = rng.standard_normal((3, 4)).astype(np.float32)
     wa, ga, opt_a, sch_a = new(w0)
-    for grad, err in zip(grads, errors):
+    for grad, err in zip(grads, errors, strict=True):
         ga[...] = grad
         opt_a.step()
         sch_a.step(err)
 
     wb, gb, opt_b, sch_b = new(w0)
-    for grad, err in zip(grads[:3], errors[:3]):
+    for grad, err in zip(grads[:3], errors[:3], strict=True):
         gb[...] = grad
         opt_b.step()
         sch_b.step(err)
@@ -151,11 +151,11 @@ def test_training_state_round_trip_resumes_identically(tmp_path):
     )
     ck = load_checkpoint(path)
     wc, gc, opt_c, sch_c = new(np.zeros((3, 4), np.float32))
-    check_state_matches({"fc.weight": wc}, ck.model_state)
+    check_state("model", {"fc.weight": wc}, ck.model_state)
     wc[...] = ck.model_state["fc.weight"]
     opt_c.load_state_dict(ck.optimizer_state)
     sch_c.load_state_dict(ck.schedule_state)
-    for grad, err in zip(grads[3:], errors[3:]):
+    for grad, err in zip(grads[3:], errors[3:], strict=True):
         gc[...] = grad
         opt_c.step()
         sch_c.step(err)
@@ -176,7 +176,7 @@ def test_file_loads_with_plain_numpy_without_pickle(tmp_path):
         assert {"format", "version", "meta.json", "optim.json", "sched.json", "optim/lr"} <= files
         assert {f"model/{k}" for k in model_state()} <= files
         assert str(npz["format"]) == "tinynet-checkpoint"
-        assert int(npz["version"]) == 1
+        assert int(npz["version"]) == 2
         assert json.loads(str(npz["meta.json"])) == {"epoch": 2}
         assert json.loads(str(npz["optim.json"])) == {"note": "x"}
         assert_same_bits(npz["model/conv1.bias"], model_state()["conv1.bias"])
@@ -203,7 +203,7 @@ def test_temp_file_is_in_the_same_directory_and_named_after_the_target(tmp_path,
 
     monkeypatch.setattr(os, "replace", spy)
     save(tmp_path / "ck.npz")
-    (src, dst), = seen
+    ((src, dst),) = seen
     assert os.path.dirname(src) == str(tmp_path)
     assert os.path.basename(src).startswith(".ck.npz.") and src.endswith(".tmp")
     assert dst == str(tmp_path / "ck.npz")
@@ -315,9 +315,15 @@ def test_npz_with_wrong_marker(tmp_path):
 
 def test_newer_version_is_refused(tmp_path):
     path = tmp_path / "future.npz"
-    np.savez(path, **{"format": np.array("tinynet-checkpoint"), "version": np.array(2),
-                      "meta.json": np.array("{}")})
-    with pytest.raises(CheckpointError, match="future.npz.*version 2.*newer"):
+    np.savez(
+        path,
+        **{
+            "format": np.array("tinynet-checkpoint"),
+            "version": np.array(3),
+            "meta.json": np.array("{}"),
+        },
+    )
+    with pytest.raises(CheckpointError, match="future.npz.*version 3.*newer"):
         load_checkpoint(path)
 
 
@@ -331,51 +337,92 @@ def test_truncated_checkpoint(tmp_path):
 
 def test_object_array_inside_is_refused(tmp_path):
     path = tmp_path / "evil.npz"
-    np.savez(path, **{"format": np.array("tinynet-checkpoint"), "version": np.array(1),
-                      "meta.json": np.array("{}"), "optim.json": np.array("{}"),
-                      "sched.json": np.array("{}"), "model/w": np.array([{"a": 1}], dtype=object)})
+    np.savez(
+        path,
+        **{
+            "format": np.array("tinynet-checkpoint"),
+            "version": np.array(2),
+            "meta.json": np.array("{}"),
+            "optim.json": np.array("{}"),
+            "sched.json": np.array("{}"),
+            "model/w": np.array([{"a": 1}], dtype=object),
+        },
+    )
     with pytest.raises(CheckpointError, match="evil.npz"):
         load_checkpoint(path)
 
 
-# ----------------------------------------------------------------------------- state matching
-def test_check_state_matches_accepts_a_match():
-    expected = {"conv1.weight": np.zeros((4, 3)), "conv1.bias": (4,)}
-    state = {"conv1.weight": np.ones((4, 3)), "conv1.bias": np.ones(4)}
-    assert check_state_matches(expected, state) is None
+# ----------------------------------------------------------------------------- version 1
+def save_v1(path, meta, model=None):
+    """A checkpoint as the previous release (format version 1) wrote it."""
+    model = {"fc.weight": np.ones((3, 4), np.float32)} if model is None else model
+    entries = {f"model/{k}": v for k, v in model.items()}
+    np.savez(path, **entries, **{
+        "format": np.array("tinynet-checkpoint"), "version": np.array(1, dtype=np.int64),
+        "meta.json": np.array(json.dumps(meta)), "optim.json": np.array(json.dumps({"lr": 0.01})),
+        "sched.json": np.array("{}")})  # fmt: skip
+    return path
 
 
-def test_check_state_matches_lists_every_problem(tmp_path):
-    expected = {
-        "conv1.weight": np.zeros((96, 3, 11, 11), np.float32),
-        "conv1.bias": (96,),
-        "fc8.weight": (1000, 4096),
-        "fc8.bias": (1000,),
-    }
-    path = save_checkpoint(
-        tmp_path / "ck.npz",
-        model_state={
-            "conv1.weight": np.zeros((64, 3, 11, 11), np.float32),  # torchvision-like width
-            "conv1.bias": np.zeros(96, np.float32),
-            "fc8.weight": np.zeros((10, 4096), np.float32),
-            "classifier.bias": np.zeros(10, np.float32),
-        },
-        optimizer_state={},
-        schedule_state={},
-        meta={},
-    )
-    state = load_checkpoint(path).model_state
-    with pytest.raises(CheckpointError) as info:
-        check_state_matches(expected, state, what="model")
-    msg = str(info.value)
-    assert msg.startswith("model state does not match")
-    assert "missing keys (1): fc8.bias" in msg
-    assert "unexpected keys (1): classifier.bias" in msg
-    assert "conv1.weight: expected (96, 3, 11, 11) vs found (64, 3, 11, 11)" in msg
-    assert "fc8.weight: expected (1000, 4096) vs found (10, 4096)" in msg
-    assert "conv1.bias" not in msg
+def test_version_1_checkpoint_is_upgraded(tmp_path):
+    gen = np.random.default_rng(7)
+    gen.random(5)  # advance it
+    meta = {
+        "epoch": 2, "step": 30, "best_acc1": 0.5,
+        "rng": {"drop": gen.bit_generator.state},
+        "plateau_watch": {"count": 3, "warned": True},
+        "extra": {"seed": 1, "samples_done": 250, "batch_size": 100},  # last batch capped
+        "history": [{"epoch": 1}],
+    }  # fmt: skip
+    expected_masks = np.random.default_rng(7)
+    expected_masks.random(5)
+    weights = {"fc.weight": np.arange(12, dtype=np.float32).reshape(3, 4), "fc.bias": np.ones(3)}
+    ck = load_checkpoint(save_v1(tmp_path / "v1.npz", meta, weights))
+
+    assert ck.version == 1
+    assert ck.meta == {
+        "epoch": 2, "step": 30, "best_acc1": 0.5, "history": [{"epoch": 1}],
+        "callbacks": {"StallWarning": {"count": 3, "warned": True}},
+        "extra": {"seed": 1, "batch_size": 100},
+        "epoch_step": 3, "epoch_meter": None,
+    }  # fmt: skip
+    assert ck.optimizer_state == {"lr": 0.01}
+    assert_same_bits(ck.model_state["drop.rng"], rng_state(expected_masks))
+
+    # the upgraded state loads into today's model: weights and the dropout stream resume
+    model = Sequential([("fc", Linear(4, 3)), ("drop", Dropout(0.5))])
+    model.load_state_dict(ck.model_state)
+    np.testing.assert_array_equal(model["fc"].params["weight"], weights["fc.weight"])
+    np.testing.assert_array_equal(model["fc"].params["bias"], weights["fc.bias"])
+    np.testing.assert_array_equal(model["drop"].rng.random(8), expected_masks.random(8))
 
 
-def test_check_state_matches_names_what():
-    with pytest.raises(CheckpointError, match="optimizer state does not match.*missing keys.*velocity.w"):
-        check_state_matches({"velocity.w": (3,)}, {}, what="optimizer")
+@pytest.mark.parametrize(
+    "extra, epoch_step",
+    [
+        ({"samples_done": 0, "batch_size": 100}, 0),
+        ({"samples_done": 200, "batch_size": 100}, 2),
+        ({"samples_done": 201, "batch_size": 100}, 3),
+        ({"batch_size": 100}, 0),
+        ({}, 0),
+        (None, 0),
+    ],
+)
+def test_version_1_position_becomes_batches(tmp_path, extra, epoch_step):
+    meta = {"epoch": 0} if extra is None else {"epoch": 0, "extra": extra}
+    ck = load_checkpoint(save_v1(tmp_path / "v1.npz", meta))
+    assert ck.meta["epoch_step"] == epoch_step
+    assert "samples_done" not in ck.meta.get("extra", {})
+    assert ck.meta["epoch_meter"] is None
+    assert "rng" not in ck.meta and "callbacks" not in ck.meta
+
+
+def test_version_1_with_an_unusable_generator_state(tmp_path):
+    meta = {"rng": {"drop": {"bit_generator": "MT19937", "state": {}}}}
+    with pytest.raises(CheckpointError, match="v1.npz: cannot upgrade from version 1"):
+        load_checkpoint(save_v1(tmp_path / "v1.npz", meta))
+
+
+def test_version_2_meta_is_left_as_saved(tmp_path):
+    meta = {"rng": {"x": 1}, "plateau_watch": 2, "extra": {"samples_done": 5, "batch_size": 2}}
+    assert load_checkpoint(save(tmp_path / "ck.npz", meta=meta)).meta == meta

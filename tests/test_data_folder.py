@@ -67,16 +67,21 @@ def tree(tmp_path):
 def test_classes_samples_and_labels(tree):
     ds = ImageFolder(tree)
     assert ds.classes == ["apple", "banana", "cherry"]
-    assert ds.class_to_idx == {"apple": 0, "banana": 1, "cherry": 2}
     names = [(Path(p).relative_to(tree).as_posix(), y) for p, y in ds.samples]
     assert names == [
-        ("apple/GRAY.JPEG", 0), ("apple/cmyk.jpg", 0), ("apple/rgb.jpg", 0),
-        ("banana/deep.png", 1), ("banana/la.png", 1), ("banana/pal.png", 1),
+        ("apple/GRAY.JPEG", 0),
+        ("apple/cmyk.jpg", 0),
+        ("apple/rgb.jpg", 0),
+        ("banana/deep.png", 1),
+        ("banana/la.png", 1),
+        ("banana/pal.png", 1),
         ("banana/rgba.png", 1),
-        ("cherry/x.bmp", 2), ("cherry/y.WebP", 2), ("cherry/z_bad.jpg", 2),
+        ("cherry/x.bmp", 2),
+        ("cherry/y.WebP", 2),
+        ("cherry/z_bad.jpg", 2),
         ("cherry/sub/nested.png", 2),  # like torchvision: a folder's files, then sub-folders
     ]
-    assert len(ds) == 11 and ds.targets == [y for _, y in names]
+    assert len(ds) == 11
 
 
 def test_every_good_file_loads_as_rgb_and_bad_one_raises(tree):
@@ -101,8 +106,9 @@ def test_mode_conversions(tree):
     deep = np.asarray(open_rgb(tree / "banana" / "deep.png"))[..., 0]
     assert deep.tolist() == [[255, 100], [0, 7]], "16-bit keeps its top 8 bits"
     pal = Image.open(tree / "banana" / "pal.png")
-    assert np.array_equal(np.asarray(open_rgb(tree / "banana" / "pal.png")),
-                          np.asarray(pal.convert("RGB")))
+    assert np.array_equal(
+        np.asarray(open_rgb(tree / "banana" / "pal.png")), np.asarray(pal.convert("RGB"))
+    )
     cmyk = np.asarray(open_rgb(tree / "apple" / "cmyk.jpg"), np.int16)
     ref = np.asarray(_smooth(40, 32), np.int16)
     assert np.abs(cmyk - ref).mean() < 6  # lossy JPEG, but the same picture
@@ -139,10 +145,14 @@ def test_missing_root_and_no_classes(tmp_path):
 
 def test_empty_class_folder_named(tree):
     (tree / "durian").mkdir()
-    with pytest.raises(DatasetError, match=r"no image: .*durian\..*Add images"):
+    with pytest.raises(
+        DatasetError, match=r"1 class folder\(s\) contain no image: .*durian\..*Add"
+    ):
         ImageFolder(tree)
-    ds = ImageFolder(tree, allow_empty=True)
-    assert ds.empty_classes == ["durian"] and ds.classes[-1] == "durian"
+    for c in "efghi":
+        (tree / f"{c}_empty").mkdir()
+    with pytest.raises(DatasetError, match=r"^6 class folder\(s\) .*\(and 1 more\)\."):
+        ImageFolder(tree)
 
 
 # ------------------------------------------------------------ check_dataset
@@ -169,6 +179,7 @@ def test_check_missing_data_dir(tmp_path):
 def test_check_missing_split(tmp_path, split):
     root = _dataset(tmp_path / "ds")
     import shutil
+
     shutil.rmtree(root / split)
     with pytest.raises(DatasetError, match=rf"has no {split}/ folder.*Expected layout"):
         check_dataset(root)
@@ -227,7 +238,8 @@ def test_class_names_from_loc_synset_mapping(tmp_path):
     wnids = ("n01440764", "n01443537")
     root = _dataset(tmp_path / "ds", train=wnids, val=wnids)
     (root / "LOC_synset_mapping.txt").write_text(
-        "n01443537 goldfish, Carassius auratus\nn01440764 tench, Tinca tinca\nn09999999 other\n")
+        "n01443537 goldfish, Carassius auratus\nn01440764 tench, Tinca tinca\nn09999999 other\n"
+    )
     assert class_names(root) == ["tench, Tinca tinca", "goldfish, Carassius auratus"]
 
 

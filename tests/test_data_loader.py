@@ -1,5 +1,5 @@
-"""DataLoader: batching, reproducibility across worker counts, sharding,
-bad-file skipping and worker clean-up."""
+"""DataLoader: batching, reproducibility across worker counts, indices_fn,
+mid-epoch resume (set_epoch's start), bad-file skipping and worker clean-up."""
 
 import multiprocessing as mp
 import os
@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tinynet.data import DataLoader, EvalTransform, ImageFolder, TrainTransform
+from tinynet.data.batch import split_batches
 from tinynet.data.loader import forget_warned_files
 
 N_GOOD = 37  # + 1 truncated file
@@ -44,8 +45,8 @@ def _no_leftover_children():
     assert mp.active_children() == [], "a test left worker processes behind"
 
 
-def _epoch(loader, epoch=0):
-    loader.set_epoch(epoch)
+def _epoch(loader, epoch=0, start=0):
+    loader.set_epoch(epoch, start=start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return list(loader)
@@ -64,8 +65,7 @@ def _dead(pid: int) -> bool:
 
 
 def _assert_equal_batches(a, b):
-    assert len(a) == len(b)
-    for (xa, ya), (xb, yb) in zip(a, b):
+    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
         assert xa.dtype == xb.dtype == np.float32 and ya.dtype == yb.dtype == np.int64
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
@@ -141,46 +141,146 @@ def test_augmentation_differs_across_epochs_not_across_positions(ds):
     a = x0[i0.index(0)]
     b = x1[i1.index(0)]
     assert not np.array_equal(a, b), "sample 0 is augmented afresh each epoch"
-    # a shard sees exactly the same pixels for the same sample in the same epoch
-    shard = DataLoader(ds, TrainTransform(24), batch_size=4, shuffle=True, workers=0,
-                       num_shards=3, shard=1)
-    xs, _ = _epoch(shard, 0)[0]
-    first = int(shard.indices(0)[0])
+    # a subset (one rank's share) sees exactly the same pixels for a sample in an epoch
+    part = DataLoader(
+        ds,
+        TrainTransform(24),
+        batch_size=4,
+        shuffle=True,
+        workers=0,
+        indices_fn=lambda order: order[1::3],
+    )
+    xs, _ = _epoch(part, 0)[0]
+    first = int(part.indices(0)[0])
     np.testing.assert_array_equal(xs[0], x0[i0.index(first)])
 
 
-def test_sharding_disjoint_equal_and_indices_fn(ds):
+def test_indices_fn_picks_the_samples(ds):
     n = len(ds)
-    shards = [DataLoader(ds, EvalTransform(24), 4, shuffle=True, seed=1, workers=0,
-                         num_shards=3, shard=r).indices(2) for r in range(3)]
-    perm = np.random.default_rng([1, 2]).permutation(n)
-    assert [len(s) for s in shards] == [n // 3] * 3
-    for r, s in enumerate(shards):
-        np.testing.assert_array_equal(s, perm[: n - n % 3][r::3])
-    assert len(set(np.concatenate(shards).tolist())) == 3 * (n // 3)
     custom = DataLoader(ds, EvalTransform(24), 4, workers=0, indices_fn=lambda p: p[p % 5 == 0])
     assert custom.indices().tolist() == list(range(0, n, 5))
-    with pytest.raises(ValueError, match="shard"):
-        DataLoader(ds, EvalTransform(24), 4, num_shards=2, shard=2)
+    shuffled = DataLoader(
+        ds, EvalTransform(24), 4, shuffle=True, seed=1, workers=0, indices_fn=lambda p: p[::2]
+    )
+    np.testing.assert_array_equal(
+        shuffled.indices(2), np.random.default_rng([1, 2]).permutation(n)[::2]
+    )
+
+
+# ------------------------------------------------------------ mid-epoch resume
+def _rank_part(order, rank, size=2, global_batch=8):
+    """Rank ``rank``'s slice of every full global batch (as tinynet.dist.train_shard cuts it)."""
+    full = len(order) // global_batch * global_batch
+    return order[:full].reshape(-1, size, global_batch // size)[:, rank].reshape(-1)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+@pytest.mark.parametrize("rank", [None, 0, 1])
+def test_start_yields_exactly_the_rest_of_the_full_pass(ds, workers, rank):
+    """Batches k.. of the pass, pixels included; with an indices_fn, counted after it."""
+    fn = None if rank is None else (lambda order: _rank_part(order, rank))
+    dl = DataLoader(
+        ds, TrainTransform(24), batch_size=4, shuffle=True, seed=2, workers=workers, indices_fn=fn
+    )
+    full = _epoch(dl, 3)
+    assert len(full) == len(dl) == (10 if rank is None else 4)
+    for k in (1, 3):
+        _assert_equal_batches(_epoch(dl, 3, start=k), full[k:])
+        assert len(dl) == len(full), "len() stays the batches of a whole epoch"
+
+
+def test_start_under_data_parallelism_skips_the_first_global_batches(ds):
+    """Each rank's local batch j is its part of global batch j, also from a start."""
+    one = DataLoader(ds, EvalTransform(24), batch_size=8, shuffle=True, seed=4, workers=0)
+    ranks = [
+        DataLoader(
+            ds,
+            EvalTransform(24),
+            batch_size=4,
+            shuffle=True,
+            seed=4,
+            workers=0,
+            indices_fn=lambda order, r=r: _rank_part(order, r),
+        )
+        for r in (0, 1)
+    ]
+    glob = _epoch(one, 1, start=2)[:2]  # global batches 2 and 3 (4 is partial: not in parts)
+    parts = [_epoch(dl, 1, start=2) for dl in ranks]
+    for (xg, yg), (x0, y0), (x1, y1) in zip(glob, *parts, strict=True):
+        np.testing.assert_array_equal(np.concatenate([y0, y1]), yg)
+        np.testing.assert_array_equal(np.concatenate([x0, x1]), xg)
+
+
+def test_start_does_not_load_the_skipped_batches(ds):
+    loaded = []
+
+    class Recording:
+        samples = ds.samples
+
+        def __len__(self):
+            return len(ds)
+
+        def load(self, i):
+            loaded.append(i)
+            return ds.load(i)
+
+    dl = DataLoader(Recording(), EvalTransform(24), batch_size=5, shuffle=True, workers=0)
+    _epoch(dl, 2, start=3)
+    assert loaded == dl.indices(2)[15:].tolist()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_start_at_or_past_the_end_yields_nothing(ds, workers):
+    dl = DataLoader(ds, TrainTransform(24), batch_size=8, workers=workers, drop_last=True)
+    assert len(dl) == 4
+    for start in (4, 5, 100):
+        assert _epoch(dl, 0, start=start) == []
+        assert dl.worker_pids == [], "no worker is started for an empty pass"
+
+
+def test_start_lasts_until_the_next_set_epoch(ds):
+    dl = DataLoader(ds, EvalTransform(24), batch_size=10, workers=0)
+    dl.set_epoch(1, start=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # batches 2 and 3 of 10, 10, 10, 8 (the truncated file, index 25, is in batch 2)
+        assert [len(y) for _, y in dl] == [len(y) for _, y in dl] == [9, 8]
+    assert (dl.epoch, dl.start) == (1, 2)
+    dl.set_epoch(2)
+    assert (dl.epoch, dl.start) == (2, 0), "set_epoch(e) means start 0"
+    assert len(_epoch(dl, 2)) == len(dl) == 4
+
+
+@pytest.mark.parametrize("start", [-1, 1.5, True, "2"])
+def test_bad_start_rejected(ds, start):
+    dl = DataLoader(ds, EvalTransform(24), batch_size=10, workers=0)
+    with pytest.raises(ValueError, match="start"):
+        dl.set_epoch(0, start=start)
+    assert (dl.epoch, dl.start) == (0, 0)
 
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_corrupt_file_skipped_warned_once_and_counted(ds, workers):
     forget_warned_files()
     dl = DataLoader(ds, EvalTransform(24), batch_size=8, workers=workers)
+    bad_batch = _bad_index(ds) // 8
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for epoch in (0, 1):
             dl.set_epoch(epoch)
-            total = sum(len(y) for _, y in dl)
-            assert total == N_GOOD
-            assert dl.skipped == 1 and dl.skipped_files == [ds.samples[_bad_index(ds)][0]]
+            sizes = [len(y) for _, y in dl]
+            assert sizes[bad_batch] == 7 and sum(sizes) == N_GOOD and dl.skipped == 1
         # a fresh loader (trainers may build one per epoch) does not warn again
         again = DataLoader(ds, EvalTransform(24), batch_size=8, workers=workers)
         assert sum(len(y) for _, y in again) == N_GOOD and again.skipped == 1
-    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-    assert len(msgs) == 1 and "img_bad.jpg" in msgs[0], msgs
-    assert dl.bad_files == again.bad_files == {ds.samples[_bad_index(ds)][0]}
+        again.set_epoch(0, start=bad_batch + 1)
+        assert sum(len(y) for _, y in again) == N_GOOD - 8 * (bad_batch + 1) + 1
+        assert again.skipped == 0, "skipped counts the files of this pass only"
+    warned = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(warned) == 1, [str(w.message) for w in warned]
+    assert str(warned[0].message).startswith("skipping unreadable image")
+    assert ds.samples[_bad_index(ds)][0] in str(warned[0].message)
+    assert warned[0].filename == __file__, "the warning points at the loop that iterates"
 
 
 def test_early_break_stops_workers(ds):
@@ -273,6 +373,7 @@ class _Slow:
 def test_ctrl_c_while_waiting_for_workers(ds):
     """SIGINT arriving while the main process waits on busy workers."""
     import threading
+
     dl = DataLoader(ds, _Slow(), batch_size=4, workers=2)
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     seen = 0
@@ -286,15 +387,36 @@ def test_ctrl_c_while_waiting_for_workers(ds):
     assert all(_dead(p) for p in dl.worker_pids)
 
 
-def test_len_matches_batches_for_shards(ds):
-    for k, drop in [(1, False), (3, False), (3, True), (4, True)]:
-        dl = DataLoader(ds, EvalTransform(24), 5, workers=0, num_shards=k, drop_last=drop)
-        assert len(dl) == len(dl._batches(dl.indices()))
+def test_len_matches_batches_with_indices_fn(ds):
+    for fn, drop in [
+        (None, False),
+        (None, True),
+        (lambda p: p[::3], False),
+        (lambda p: p[::3], True),
+        (lambda p: p[:0], False),
+    ]:
+        dl = DataLoader(ds, EvalTransform(24), 5, workers=0, indices_fn=fn, drop_last=drop)
+        assert len(dl) == len(split_batches(dl.indices(), 5, drop))
 
 
 def test_bench_smoke(capsys):
     from tinynet.data import bench
-    bench.main(["--images", "8", "--size", "64x48", "--crop", "32", "--batch-size", "4",
-                "--workers", "0,1", "--big", "256x192"])
+
+    bench.main(
+        [
+            "--images",
+            "8",
+            "--size",
+            "64x48",
+            "--crop",
+            "32",
+            "--batch-size",
+            "4",
+            "--workers",
+            "0,1",
+            "--big",
+            "256x192",
+        ]
+    )
     out = capsys.readouterr().out
     assert out.count("images/s") == 2 and "workers=1" in out and "draft decode" in out

@@ -13,8 +13,10 @@ SMALL = dict(num_classes=3, train_per_class=5, val_per_class=2, image_size=32)
 
 
 def _pixels(root):
-    return {p.relative_to(root).as_posix(): np.asarray(Image.open(p))
-            for p in sorted(root.rglob("*.png"))}
+    return {
+        p.relative_to(root).as_posix(): np.asarray(Image.open(p))
+        for p in sorted(root.rglob("*.png"))
+    }
 
 
 def test_layout_balance_and_check_dataset(tmp_path):
@@ -22,8 +24,8 @@ def test_layout_balance_and_check_dataset(tmp_path):
     assert sorted(p.name for p in root.iterdir()) == ["DONE", "classes.txt", "train", "val"]
     train, val = check_dataset(root)
     assert train.classes == val.classes == sorted(SHAPES[:3])
-    assert np.bincount(train.targets).tolist() == [5, 5, 5]
-    assert np.bincount(val.targets).tolist() == [2, 2, 2]
+    assert np.bincount([y for _, y in train.samples]).tolist() == [5, 5, 5]
+    assert np.bincount([y for _, y in val.samples]).tolist() == [2, 2, 2]
     assert class_names(root) == train.classes
     img, _ = train.load(0)
     assert img.size == (32, 32) and Image.open(train.samples[0][0]).mode == "RGB"

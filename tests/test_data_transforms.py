@@ -6,10 +6,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tinynet.data import (IMAGENET_MEAN, IMAGENET_STD, EvalTransform, TrainTransform,
-                          ten_crop)
-from tinynet.data.transforms import (IMAGENET_EIGVAL, IMAGENET_EIGVEC, center_crop,
-                                     default_resize, lighting_offset, resize_shorter, to_chw)
+from tinynet.data import IMAGENET_MEAN, IMAGENET_STD, EvalTransform, TrainTransform, ten_crop
+from tinynet.data.transforms import (
+    IMAGENET_EIGVAL,
+    IMAGENET_EIGVEC,
+    center_crop,
+    default_resize,
+    lighting_offset,
+    resize_shorter,
+    to_chw,
+)
 
 MEAN = IMAGENET_MEAN[:, None, None]
 STD = IMAGENET_STD[:, None, None]
@@ -39,8 +45,12 @@ def test_default_resize_and_resize_shorter():
 
 
 @settings(max_examples=25, deadline=None)
-@given(w=st.integers(30, 400), h=st.integers(30, 400), crop=st.integers(8, 64),
-       seed=st.integers(0, 2**32))
+@given(
+    w=st.integers(30, 400),
+    h=st.integers(30, 400),
+    crop=st.integers(8, 64),
+    seed=st.integers(0, 2**32),
+)
 def test_train_output_shape_dtype_any_size(w, h, crop, seed):
     out = TrainTransform(crop)(_noise(w, h), np.random.default_rng(seed))
     assert out.shape == (3, crop, crop) and out.dtype == np.float32
@@ -77,7 +87,7 @@ def test_random_crop_is_a_region_of_the_resized_image():
         px = _pixels(tf(img, np.random.default_rng(seed)))
         left, top = int(round(px[0, 0, 0])), int(round(px[1, 0, 0]))
         assert 0 <= left <= 50 and 0 <= top <= 40
-        np.testing.assert_allclose(px, src[:, top:top + 200, left:left + 200], atol=1e-3)
+        np.testing.assert_allclose(px, src[:, top : top + 200, left : left + 200], atol=1e-3)
         offsets.add((left, top))
     assert len(offsets) > 20, "crop positions must vary with the seed"
 
@@ -91,7 +101,7 @@ def test_crop_after_resize_matches_region():
         # offsets are drawn left then top from the same generator
         ref = np.random.default_rng(seed)
         left, top = int(ref.integers(0, 251)), int(ref.integers(0, 51))
-        np.testing.assert_allclose(out, resized[:, top:top + 150, left:left + 150], atol=1e-3)
+        np.testing.assert_allclose(out, resized[:, top : top + 150, left : left + 150], atol=1e-3)
 
 
 def test_flip_mirrors_the_crop():

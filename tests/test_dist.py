@@ -188,8 +188,7 @@ def replica_run(out, comm=LOCAL, epochs=2):
     trainer = Trainer.for_model(model, lr=0.01, schedule="plateau", patience=0, comm=comm)
     train = Shards(images, labels, 8, comm, shuffle=True)
     val = Shards(images[:11], labels[:11], 8, comm, shuffle=False)
-    for _ in range(epochs):
-        trainer.finish_epoch(trainer.train_epoch(train), trainer.evaluate(val))
+    trainer.fit(train, val, epochs=epochs)
     spread = trainer.sync.max_divergence() if trainer.sync is not None else 0.0
     if comm.rank == 0:
         np.savez(out, spread=spread, history=json.dumps(trainer.history), **model.state_dict())
@@ -330,7 +329,7 @@ def _worker(argv):
         if comm.rank == 1:
             def fail(self, *args, **kwargs):
                 raise RuntimeError("injected failure on rank 1")
-            Trainer.train_epoch = fail
+            Trainer._train_step = fail
         return main(["--data", argv[1], "--output", argv[2], "--epochs", "1", *TINY])
     raise SystemExit(f"unknown worker {argv[0]!r}")
 

@@ -132,7 +132,7 @@ def test_conv_with_fused_relu(rng):
 
 
 def test_fused_model_matches_unfused(rng):
-    from tinynet.fusion import fuse_conv_relu, unfuse
+    from tinynet.layers import fuse_conv_relu, unfuse
 
     model, reseed = small_network(rng)
     x = rng.standard_normal((3, 4, 7, 5))

@@ -5,11 +5,18 @@ import warnings
 import numpy as np
 import pytest
 
-from tinynet.checkpoint import CheckpointError
+from tinynet.data import ArrayBatches
 from tinynet.models import alexnet
-from tinynet.train import (ArrayBatches, LossPlateauWarning, Trainer, TrainingDiverged, evaluate,
-                           topk_correct)
-from tinynet.layers import SoftmaxCrossEntropy
+from tinynet.train import (
+    Callback,
+    CheckpointError,
+    LossPlateauWarning,
+    Trainer,
+    TrainingDiverged,
+    evaluate,
+    load_checkpoint,
+    topk_correct,
+)
 
 from .toy_data import blobs
 
@@ -27,11 +34,8 @@ def test_small_alexnet_learns(data):
     images, labels = data
     trainer = Trainer.for_model(small_model(dropout=0), lr=0.01, schedule=None)
     batches = ArrayBatches(images, labels, 8, seed=0)
-    losses = []
-    for _ in range(6):
-        stats = trainer.train_epoch(batches)
-        trainer.finish_epoch(stats)
-        losses.append(stats.loss)
+    history = trainer.fit(batches, epochs=6)
+    losses = [record["train_loss"] for record in history]
     print("loss per epoch:", [round(v, 3) for v in losses])
     assert losses[-1] < 0.5 * math.log(4), losses
     val = trainer.evaluate(ArrayBatches(images, labels, 32, shuffle=False))
@@ -76,8 +80,9 @@ def test_checkpoint_holds_what_resume_needs(data, tmp_path):
     assert "model/conv1.weight" in keys and "optim/velocity.fc8.weight" in keys
     loaded = Trainer.load(tmp_path / "c.npz")
     assert loaded.optimizer.lr == pytest.approx(0.002)           # the step schedule fired
-    assert loaded.schedule_kind == "step" and loaded.epoch == 1
+    assert isinstance(loaded.schedule, type(trainer.schedule)) and loaded.epoch == 1
     assert loaded.model.config == trainer.model.config
+    assert "model/drop6.rng" in keys                # each random layer's state is its own
     state = trainer.model["drop6"].rng.bit_generator.state
     assert loaded.model["drop6"].rng.bit_generator.state == state
 
@@ -86,7 +91,6 @@ def test_loading_a_mismatched_checkpoint_fails_clearly(data, tmp_path):
     trainer = Trainer.for_model(small_model(), schedule=None)
     trainer.save(tmp_path / "a.npz")
     other = Trainer.for_model(alexnet(num_classes=5, input_size=67, width=0.25), schedule=None)
-    from tinynet.checkpoint import load_checkpoint
     with pytest.raises(CheckpointError, match=r"fc8.weight"):
         other.restore(load_checkpoint(tmp_path / "a.npz"))
     (tmp_path / "junk.npz").write_text("not a checkpoint")
@@ -99,37 +103,36 @@ def test_nan_loss_stops_with_step_and_lr(data):
     trainer = Trainer.for_model(small_model(), lr=0.05, schedule=None)
     bad = images[:8].copy()
     bad[0, 0, 0, 0] = np.nan
-    before = trainer.model.state_dict()
+    before = {name: p.copy() for name, p, _ in trainer.model.named_parameters()}
     with pytest.raises(TrainingDiverged, match=r"step 1 with learning rate 0.05"):
-        trainer.train_epoch([(bad, labels[:8])])
-    for name, value in before.items():                          # nothing was stepped
-        np.testing.assert_array_equal(trainer.model.state_dict()[name], value)
+        trainer.fit([(bad, labels[:8])])
+    for name, value in before.items():  # nothing was stepped
+        np.testing.assert_array_equal(trainer.model.params[name], value)
 
 
 def test_warns_when_loss_sits_at_chance(data):
     images, labels = data
     model = small_model(init="paper")
     model["fc8"].params["weight"][...] = 0          # uniform predictions: loss is ln(4)
-    trainer = Trainer(model, Trainer.for_model(model, lr=0.0).optimizer, None,
-                      plateau_patience=3)
+    trainer = Trainer(model, Trainer.for_model(model, lr=0.0).optimizer, None, stall_patience=3)
     with pytest.warns(LossPlateauWarning, match=r"ln\(4\)"):
-        trainer.train_epoch(ArrayBatches(images[:32], labels[:32], 8))
+        trainer.fit(ArrayBatches(images[:32], labels[:32], 8))
 
 
 def test_no_plateau_warning_while_learning(data):
     images, labels = data
-    trainer = Trainer.for_model(small_model(), lr=0.01, schedule=None, plateau_patience=3)
+    trainer = Trainer.for_model(small_model(), lr=0.01, schedule=None, stall_patience=3)
     with warnings.catch_warnings():
         warnings.simplefilter("error", LossPlateauWarning)
-        trainer.train_epoch(ArrayBatches(images[:8], labels[:8], 8))
+        trainer.fit(ArrayBatches(images[:8], labels[:8], 8))
 
 
 def test_ten_crop_evaluation_averages_softmax(data):
     images, labels = data
     model = small_model()
     crops = np.stack([images[:4]] * 10, axis=1)                  # (4, 10, 3, 67, 67)
-    single = evaluate(model, SoftmaxCrossEntropy(), [(images[:4], labels[:4])])
-    ten = evaluate(model, SoftmaxCrossEntropy(), [(crops, labels[:4])])
+    single = evaluate(model, [(images[:4], labels[:4])])
+    ten = evaluate(model, [(crops, labels[:4])])
     assert ten.acc1 == single.acc1 and ten.loss == pytest.approx(single.loss, rel=1e-4)
 
 
@@ -147,3 +150,64 @@ def test_predict_proba_is_deterministic_and_restores_mode(data):
     np.testing.assert_array_equal(a, b)                         # dropout was off
     np.testing.assert_allclose(a.sum(axis=1), 1, rtol=1e-5)
     assert model.training
+
+
+class StopAfter(Callback):
+    """Ask the trainer to stop after ``steps`` steps, as Ctrl-C does."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def on_batch_end(self, trainer, phase, meter):
+        if phase == "train" and trainer.step == self.steps:
+            trainer.stop_requested = "SIGINT"
+
+
+@pytest.mark.parametrize("stop_at", [3, 4])  # mid-epoch, and after an epoch's last step
+def test_mid_epoch_stop_resumes_exactly(data, tmp_path, stop_at):
+    images, labels = data
+    images, labels = images[:32], labels[:32]
+
+    def fresh():
+        return Trainer.for_model(small_model(seed=2), lr=0.01, schedule="plateau")
+
+    def batches():
+        return ArrayBatches(images, labels, 8, seed=3), ArrayBatches(images, labels, 16, False)
+
+    straight = fresh()
+    straight.fit(*batches(), epochs=2)
+    first = fresh()
+    first.fit(*batches(), epochs=2, checkpoint=tmp_path / "ck.npz", callbacks=[StopAfter(stop_at)])
+    assert first.stopped == "SIGINT" and first.step == stop_at and first.epoch == 0
+    resumed = Trainer.load(tmp_path / "ck.npz")
+    assert resumed.epoch_step == stop_at and resumed.step == stop_at
+    resumed.fit(*batches(), epochs=2)
+    for (name, p, _), (_, q, _) in zip(
+        straight.model.named_parameters(), resumed.model.named_parameters()
+    ):
+        np.testing.assert_array_equal(p, q, err_msg=name)
+    untimed = [
+        {k: v for k, v in r.items() if k not in ("seconds", "images_per_sec")}
+        for r in (*straight.history, *resumed.history)
+    ]
+    assert untimed[:2] == untimed[2:]  # the interrupted epoch's figures are whole-epoch figures
+
+
+def test_callbacks_see_the_loop_in_order(data):
+    images, labels = data
+    seen = []
+
+    class Record(Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_"):
+                seen.append(name )
+            return object.__getattribute__(self, name)
+
+    trainer = Trainer.for_model(small_model(), schedule=None)
+    trainer.fit(ArrayBatches(images[:16], labels[:16], 8), ArrayBatches(images[:8], labels[:8], 8),
+                callbacks=[Record()])
+    assert seen == [
+        "on_fit_begin", "on_epoch_begin", "on_pass_begin",
+        "on_backward", "on_batch_end", "on_backward", "on_batch_end", "on_pass_end",
+        "on_pass_begin", "on_batch_end", "on_pass_end", "on_epoch_end", "on_fit_end",
+    ]  # fmt: skip

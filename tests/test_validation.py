@@ -123,7 +123,7 @@ def test_load_state_dict_errors_leave_parameters_untouched():
     with pytest.raises(ValueError) as info:
         model.load_state_dict(bad)
     msg = str(info.value)
-    assert "missing fc.bias" in msg and "unexpected fc.extra" in msg
-    assert "fc.weight: expected (2, 3), got (3, 2)" in msg
+    assert "missing keys (1): fc.bias" in msg and "unexpected keys (1): fc.extra" in msg
+    assert "fc.weight: expected (2, 3) vs found (3, 2)" in msg
     for k, v in before.items():
         np.testing.assert_array_equal(model.state_dict()[k], v)

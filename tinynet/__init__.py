@@ -2,10 +2,15 @@
 
     from tinynet import Sequential
     from tinynet.layers import Conv2D, ReLU, MaxPool2D, Flatten, Linear, SoftmaxCrossEntropy
-"""
-from ._threads import set_thread_defaults
 
-set_thread_defaults()  # before NumPy and Numba start their threads; see tinynet/_threads.py
+The engine is ``Layer``, ``Sequential``, ``layers``, ``kernels``, ``models``, ``optim`` and
+``gradcheck``; ``train``, ``data`` and ``dist`` build training on it, and ``cli`` is the command
+line of ``examples/alexnet.py``. ``docs/architecture.md`` draws the map.
+"""
+
+from .perf.threads import set_thread_defaults
+
+set_thread_defaults()  # before NumPy and Numba start their threads; see tinynet/perf/threads.py
 
 from . import gradcheck  # noqa: E402
 from .layer import Layer  # noqa: E402

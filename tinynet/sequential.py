@@ -1,4 +1,5 @@
 """A container that runs named layers in order."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -6,31 +7,35 @@ from collections import OrderedDict
 import numpy as np
 
 from .layer import Layer
-from .state import load_into
+from .validate import check_state
 
 
 class Sequential(Layer):
     """Layers applied in order: ``Sequential([("conv1", Conv2D(3, 8, 3)), ("relu1", ReLU())])``.
 
-    Parameters are named ``"<layer>.<param>"`` (``"conv1.weight"``). ``model["conv1"]`` returns a
-    layer; iterating yields ``(name, layer)`` pairs.
+    Parameters and state are named ``"<layer>.<key>"`` (``"conv1.weight"``, ``"drop6.rng"``).
+    ``model["conv1"]`` returns a layer; iterating yields ``(name, layer)`` pairs. A model builder
+    may set ``config``, a JSON-able dict from which ``tinynet.models.from_config`` rebuilds it.
     """
 
     def __init__(self, layers):
         super().__init__()
         self.layers: OrderedDict[str, Layer] = OrderedDict()
+        self.config: dict | None = None
         for item in layers:
             try:
                 name, layer = item
             except (TypeError, ValueError):
                 raise ValueError(f"Sequential: expected (name, layer) pairs, got {item!r}") from None
             if not isinstance(name, str) or not name or "." in name:
-                raise ValueError(f"Sequential: layer names must be non-empty strings without "
-                                 f"dots, got {name!r}")
+                raise ValueError(
+                    f"Sequential: layer names must be non-empty strings without dots, got {name!r}"
+                )
             if name in self.layers:
                 raise ValueError(f"Sequential: duplicate layer name {name!r}")
-            if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
-                raise ValueError(f"Sequential: {name!r} is not a layer: {layer!r}")
+            if not isinstance(layer, Layer):
+                raise ValueError(f"Sequential: {name!r} is not a tinynet Layer: {layer!r}")
+            layer.name = name
             self.layers[name] = layer
         # A flat view of every parameter, so that code written for one layer works on a model.
         self.params = {n: p for n, p, _ in self.named_parameters()}
@@ -49,7 +54,7 @@ class Sequential(Layer):
         body = "\n".join(f"  ({name}): {layer!r}" for name, layer in self.layers.items())
         return f"Sequential(\n{body}\n)"
 
-    def train(self, mode: bool = True) -> "Sequential":
+    def train(self, mode: bool = True) -> Sequential:
         self.training = bool(mode)
         for layer in self.layers.values():
             layer.train(mode)
@@ -74,35 +79,38 @@ class Sequential(Layer):
             for pname, param, grad in layer.named_parameters():
                 yield f"{lname}.{pname}", param, grad
 
-    def num_parameters(self) -> int:
-        return sum(p.size for _, p, _ in self.named_parameters())
-
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A flat dict of copies of every parameter."""
-        return {name: param.copy() for name, param, _ in self.named_parameters()}
+        """A flat dict of copies of every layer's state (parameters and random states)."""
+        return {
+            f"{lname}.{key}": value
+            for lname, layer in self.layers.items()
+            for key, value in layer.state_dict().items()
+        }
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays into the parameters in place; ValueError on missing, extra or misshaped."""
-        load_into(self.params, state, owner="Sequential")
+        """Load every layer's part of ``state``; checks the whole dict before changing anything."""
+        check_state("Sequential", self.state_dict(), state)
+        for lname, layer in self.layers.items():
+            prefix = lname + "."
+            layer.load_state_dict(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            )
 
     def summary(self, input_shape) -> str:
         """A table of each layer's output shape and parameter count for ``input_shape`` (N, C, H, W).
 
         Shapes are computed by running a forward pass on zeros of that shape in eval mode.
         """
-        was_training = self.training
-        self.eval()
         x = np.zeros(input_shape, dtype=np.float32)
-        lines = [f"{'layer':<10} {'type':<18} {'output shape':<22} {'params':>12}"]
-        lines.append("-" * len(lines[0]))
-        try:
+        header = f"{'layer':<10} {'type':<18} {'output shape':<22} {'params':>12}"
+        lines = [header, "-" * len(header)]
+        with self.evaluating():
             for name, layer in self.layers.items():
                 x = layer.forward(x)
-                count = sum(p.size for _, p, _ in layer.named_parameters())
-                lines.append(f"{name:<10} {type(layer).__name__:<18} {str(x.shape):<22} "
-                             f"{count:>12,}")
-        finally:
-            self.train(was_training)
-        lines.append("-" * len(lines[0]))
+                lines.append(
+                    f"{name:<10} {type(layer).__name__:<18} {str(x.shape):<22} "
+                    f"{layer.num_parameters():>12,}"
+                )
+        lines.append("-" * len(header))
         lines.append(f"{'total':<10} {'':<18} {'':<22} {self.num_parameters():>12,}")
         return "\n".join(lines)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
 from ..data import DatasetError
 from ..dist import DistError, launched_rank, local_size, run_or_abort, world
-from ..train import LossPlateauWarning, TrainingDiverged
+from ..train import TrainingDiverged
 from .args import UsageError, parse_args
 
 
@@ -33,8 +32,6 @@ def main(argv=None) -> int:
     if comm.size == 1:
         return _run(args, comm)
     _share_cores()
-    if comm.rank != 0:                # every rank sees the same global loss: rank 0 warns
-        warnings.simplefilter("ignore", LossPlateauWarning)
     return run_or_abort(comm, lambda: _run(args, comm), brief=(UsageError, DatasetError))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from .. import validate
 from ..dist import local_batch_size, local_size
 from ..models.alexnet import INITS, MIN_INPUT_SIZE
 
@@ -17,18 +18,24 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _checked(check, parse=float, *limits):
+    """An argparse type: ``parse`` the text, then ``check`` it with ``tinynet.validate``."""
+
+    def convert(text):
+        value = parse(text)  # a ValueError here: argparse says "invalid <name> value"
+        try:
+            return check("value", value, *limits)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
+
+    convert.__name__ = "integer" if parse is int else "number"
+    return convert
 
 
-def _non_negative_float(text):
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
-    return value
+_positive_int = _checked(validate.integer, int, 1)
+_count = _checked(validate.integer, int, 0)
+_non_negative_float = _checked(validate.non_negative)
+_fraction = _checked(validate.fraction)
 
 
 DEMO_DEFAULTS = dict(epochs=10, batch_size=32, lr=0.01, image_size=67, width=0.25, init="he",
@@ -52,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="generate a small shapes dataset in OUTPUT/demo-data and train a small "
                           "AlexNet on it (defaults: --epochs 10 -b 32 --image-size 67 --width "
                           "0.25 --init he); needs no data")
-    src.add_argument("-j", "--workers", type=int, default=None, metavar="N",
+    src.add_argument("-j", "--workers", type=_count, default=None, metavar="N",
                      help=f"data-loading worker processes (default: number of cores, "
                           f"{os.cpu_count()}, divided among the MPI processes on this machine; "
                           f"0 decodes in the main process)")
@@ -64,18 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "batch, B/N per process")
     tr.add_argument("--lr", "--learning-rate", type=_non_negative_float, default=None,
                     help="initial learning rate (default 0.01)")
-    tr.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    tr.add_argument("--momentum", type=_fraction, default=0.9, help="SGD momentum (default 0.9)")
     tr.add_argument("--wd", "--weight-decay", type=_non_negative_float, default=None,
                     dest="wd", help="L2 weight decay on weights, not biases (default 5e-4)")
     tr.add_argument("--schedule", choices=("plateau", "step"), default="plateau",
                     help="plateau: divide lr by 10 when val top-1 error stops improving "
                          "(the paper's, default); step: divide by 10 every --step-size epochs")
-    tr.add_argument("--patience", type=int, default=2,
+    tr.add_argument("--patience", type=_count, default=2,
                     help="epochs without improvement before the plateau schedule divides lr "
                          "(default 2)")
     tr.add_argument("--step-size", type=_positive_int, default=30,
                     help="epochs between lr divisions for --schedule step (default 30)")
-    tr.add_argument("--seed", type=int, default=0,
+    tr.add_argument("--seed", type=_count, default=0,
                     help="seed of the weights, data order, augmentation and dropout (default 0)")
     mdl = p.add_argument_group("model")
     mdl.add_argument("--image-size", type=int, default=None,
@@ -123,10 +130,6 @@ def parse_args(argv=None, num_processes: int = 1) -> argparse.Namespace:
                          "or run --demo")
     if args.demo and args.data:
         raise UsageError("--demo makes its own dataset; leave out --data")
-    if args.workers is not None and args.workers < 0:
-        raise UsageError(f"--workers must be 0 or more, got {args.workers}")
-    if not 0 <= args.momentum < 1:
-        raise UsageError(f"--momentum must be in [0, 1), got {args.momentum}")
     defaults = DEMO_DEFAULTS if args.demo else REAL_DEFAULTS
     for key, value in defaults.items():
         if getattr(args, key) is None:

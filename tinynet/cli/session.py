@@ -1,14 +1,14 @@
-"""Building the model, trainer and loaders for a command-line run, fresh or resumed."""
+"""Building the datasets, the trainer and the loaders of a command-line run, fresh or resumed."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..checkpoint import CheckpointError
 from ..data import DataLoader, EvalTransform, TrainTransform, check_dataset, class_names
 from ..data import make_shapes_dataset
 from ..dist import LOCAL, eval_shard, train_shard
 from ..models import alexnet
-from ..train import Trainer
+from ..train import CheckpointError, Trainer
 from .args import UsageError
 
 DEMO_DATA = dict(num_classes=6, train_per_class=900, val_per_class=100, image_size=72, seed=0)
@@ -22,12 +22,14 @@ def dataset_dir(args, comm=LOCAL) -> Path:
     root = Path(args.output) / "demo-data"
     if comm.rank == 0:
         if not (root / "DONE").exists():
-            print(f"writing the demo dataset ({DEMO_DATA['num_classes']} shapes, "
-                  f"{DEMO_DATA['train_per_class']} train + {DEMO_DATA['val_per_class']} val "
-                  f"images each) to {root}")
+            print(
+                f"writing the demo dataset ({DEMO_DATA['num_classes']} shapes, "
+                f"{DEMO_DATA['train_per_class']} train + {DEMO_DATA['val_per_class']} val "
+                f"images each) to {root}"
+            )
         make_shapes_dataset(root, **DEMO_DATA)
     comm.barrier()
-    return make_shapes_dataset(root, **DEMO_DATA)   # made: this only checks it
+    return make_shapes_dataset(root, **DEMO_DATA)  # made: this only checks it
 
 
 def load_trainer(path, comm=LOCAL) -> Trainer:
@@ -46,74 +48,80 @@ def load_trainer(path, comm=LOCAL) -> Trainer:
 def check_classes(trainer: Trainer, classes: list[str], path) -> None:
     """The checkpoint must have been trained on the same classes as the dataset."""
     saved = trainer.extra.get("classes")
-    if trainer.num_classes != len(classes):
-        raise UsageError(f"checkpoint {path} was trained on {trainer.num_classes} classes but "
-                         f"the dataset has {len(classes)}; use a matching checkpoint or dataset")
+    trained = trainer.model.config["num_classes"]
+    if trained != len(classes):
+        raise UsageError(
+            f"checkpoint {path} was trained on {trained} classes but the dataset has "
+            f"{len(classes)}; use a matching checkpoint or dataset"
+        )
     if saved is not None and list(saved) != list(classes):
-        raise UsageError(f"checkpoint {path} was trained on other classes than the dataset's "
-                         f"(e.g. {saved[:3]} vs {classes[:3]})")
+        raise UsageError(
+            f"checkpoint {path} was trained on other classes than the dataset's "
+            f"(e.g. {saved[:3]} vs {classes[:3]})"
+        )
 
 
 def new_trainer(args, num_classes: int, comm=LOCAL) -> Trainer:
-    model = alexnet(num_classes=num_classes, input_size=args.image_size, width=args.width,
-                    groups=args.groups, lrn=not args.no_lrn, init=args.init, seed=args.seed)
-    return Trainer.for_model(model, lr=args.lr, momentum=args.momentum, weight_decay=args.wd,
-                             schedule=args.schedule, patience=args.patience,
-                             step_size=args.step_size, comm=comm)
+    model = alexnet(
+        num_classes=num_classes, input_size=args.image_size, width=args.width,
+        groups=args.groups, lrn=not args.no_lrn, init=args.init, seed=args.seed,
+    )  # fmt: skip
+    return Trainer.for_model(
+        model, lr=args.lr, momentum=args.momentum, weight_decay=args.wd, schedule=args.schedule,
+        patience=args.patience, step_size=args.step_size, comm=comm,
+    )  # fmt: skip
 
 
-def eval_loader(dataset, image_size, batch_size, workers, comm=LOCAL, ten_crop=False):
+def eval_loader(dataset, image_size, local_batch, workers, comm=LOCAL, ten_crop=False):
     """Centre-crop (or 10-crop) batches of ``dataset`` in order; in a multi-process run, this
-    rank's share (``batch_size`` is the global batch)."""
+    rank's contiguous share."""
     rank, size = comm.rank, comm.size
-    return DataLoader(dataset, EvalTransform(crop=image_size, ten_crop=ten_crop),
-                      max(1, batch_size // size), shuffle=False, workers=workers,
-                      indices_fn=lambda order: eval_shard(order, rank, size))
+    return DataLoader(
+        dataset, EvalTransform(crop=image_size, ten_crop=ten_crop), local_batch, shuffle=False,
+        workers=workers, indices_fn=lambda order: eval_shard(order, rank, size),
+    )  # fmt: skip
 
 
 class Session:
-    """Everything a training run needs: datasets, trainer, loaders, names, output folder.
+    """Everything a run needs: datasets, trainer, loaders, names, output folder.
 
-    With a multi-process ``comm`` each rank's loaders deliver its share of every global batch
-    of ``args.batch_size`` samples (see ``tinynet.dist.shard``); ``root`` is True on rank 0,
-    the only rank that prints and writes files.
+    ``local_batch`` is this process's share of the global ``-b`` batch (all of it in a single
+    process); ``root`` is True on rank 0, the only rank that prints and writes files.
     """
 
     def __init__(self, args, comm=LOCAL):
-        self.args = args
-        self.comm = comm
+        self.args, self.comm = args, comm
         self.root = comm.rank == 0
-        self.local_batch = args.batch_size // comm.size   # parse_args checked it divides
+        self.local_batch = max(1, args.batch_size // comm.size)  # parse_args checked it divides
         self.data_dir = dataset_dir(args, comm)
         self.train_set, self.val_set = check_dataset(self.data_dir)
         self.classes = list(self.train_set.classes)
-        self.names = class_names(self.data_dir, self.classes)
         self.output = Path(args.output)
         if args.resume:
             self.trainer = load_trainer(args.resume, comm)
             check_classes(self.trainer, self.classes, args.resume)
-            self.seed = int(self.trainer.extra.get("seed", args.seed))
-            self.skip = int(self.trainer.extra.get("samples_done", 0))
         else:
             self.trainer = new_trainer(args, len(self.classes), comm)
-            self.seed = args.seed
-            self.skip = 0
+            self.trainer.extra = {
+                "classes": self.classes,
+                "class_names": class_names(self.data_dir, self.classes),
+                "seed": args.seed,
+                "batch_size": args.batch_size,
+            }
+        self.seed = int(self.trainer.extra.get("seed", args.seed))
         self.image_size = self.trainer.model.config["input_size"]
 
-    def train_loader(self, skip: int = 0) -> DataLoader:
-        """This epoch's shuffled batches, without the first ``skip`` samples (mid-epoch resume);
-        in a multi-process run, this rank's part of each global batch."""
+    def train_loader(self) -> DataLoader:
+        """Shuffled, augmented batches; in a multi-process run this rank's part of each global
+        batch of ``-b`` samples (``tinynet.dist.train_shard``)."""
         batch, rank, size = self.args.batch_size, self.comm.rank, self.comm.size
-        return DataLoader(self.train_set, TrainTransform(crop=self.image_size),
-                          self.local_batch, shuffle=True, seed=self.seed,
-                          workers=self.args.workers,
-                          indices_fn=lambda order: train_shard(order, batch, rank, size, skip))
+        return DataLoader(
+            self.train_set, TrainTransform(crop=self.image_size), self.local_batch, shuffle=True,
+            seed=self.seed, workers=self.args.workers,
+            indices_fn=lambda order: train_shard(order, batch, rank, size),
+        )  # fmt: skip
 
     def val_loader(self, ten_crop: bool = False) -> DataLoader:
-        return eval_loader(self.val_set, self.image_size, self.args.batch_size,
-                           self.args.workers, self.comm, ten_crop)
-
-    def extra(self, samples_done: int = 0) -> dict:
-        """What the command line keeps in a checkpoint besides the trainer's state."""
-        return {"classes": self.classes, "class_names": self.names, "seed": self.seed,
-                "samples_done": samples_done, "batch_size": self.args.batch_size}
+        return eval_loader(
+            self.val_set, self.image_size, self.local_batch, self.args.workers, self.comm, ten_crop
+        )

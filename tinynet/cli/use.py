@@ -1,12 +1,14 @@
 """Evaluating a checkpoint on a validation folder, and predicting the classes of images."""
+
 from __future__ import annotations
 
 import numpy as np
+from tqdm import tqdm
 
 from ..data import EvalTransform, check_dataset, open_rgb
 from ..dist import LOCAL
-from ..train import predict_proba
-from .progress import EpochBar
+from ..train import evaluate, predict_proba
+from .args import UsageError
 from .session import check_classes, dataset_dir, eval_loader, load_trainer
 
 
@@ -16,31 +18,31 @@ def run_evaluation(args, comm=LOCAL) -> int:
     data_dir = dataset_dir(args, comm)
     train_set, val_set = check_dataset(data_dir)
     check_classes(trainer, list(train_set.classes), args.resume)
-    loader = eval_loader(val_set, trainer.model.config["input_size"], args.batch_size,
-                         args.workers, comm, args.ten_crop)
-    try:
-        with EpochBar(len(loader), "evaluate", args.no_progress or comm.rank != 0) as bar:
-            stats = trainer.evaluate(loader, on_batch=bar.update)
-    finally:
-        loader.close()
-    skipped = int(comm.sum([loader.skipped])[0])
+    local_batch = max(1, args.batch_size // comm.size)
+    size = trainer.model.config["input_size"]
+    quiet = True if args.no_progress or comm.rank != 0 else None
+    with eval_loader(val_set, size, local_batch, args.workers, comm, args.ten_crop) as loader:
+        with tqdm(total=len(loader), desc="evaluate", leave=False, disable=quiet) as bar:
+            stats = evaluate(trainer.model, loader, comm=comm, on_batch=lambda m: bar.update(1))
+        skipped = int(comm.sum([loader.skipped])[0])
     if comm.rank != 0:
         return 0
     crops = "10-crop" if args.ten_crop else "centre crop"
-    print(f"{args.resume} on {data_dir / 'val'} ({stats.images} images, {crops}): "
-          f"loss {stats.loss:.4f}  top-1 {stats.acc1:.4f} (error {stats.top1_error:.4f})  "
-          f"top-5 {stats.acc5:.4f} (error {stats.top5_error:.4f})")
+    print(
+        f"{args.resume} on {data_dir / 'val'} ({stats.images} images, {crops}): "
+        f"loss {stats.loss:.4f}  top-1 {stats.acc1:.4f} (error {stats.top1_error:.4f})  "
+        f"top-5 {stats.acc5:.4f} (error {stats.top5_error:.4f})"
+    )
     if skipped:
         print(f"{skipped} unreadable files skipped")
     return 0
 
 
 def run_prediction(args) -> int:
-    from .args import UsageError
-
+    """Print the five most likely classes of each image given to --predict."""
     trainer = load_trainer(args.resume)
-    names = trainer.extra.get("class_names") or trainer.extra.get("classes") or \
-        [str(i) for i in range(trainer.num_classes)]
+    extra, classes = trainer.extra, trainer.model.config["num_classes"]
+    names = extra.get("class_names") or extra.get("classes") or [str(i) for i in range(classes)]
     transform = EvalTransform(crop=trainer.model.config["input_size"], ten_crop=args.ten_crop)
     for path in args.predict:
         try:

@@ -3,9 +3,12 @@
 ImageFolder / check_dataset / class_names read ``root/{train,val}/<class>/<image>``
 trees; TrainTransform / EvalTransform / ten_crop turn PIL images into normalised
 float32 CHW arrays; DataLoader batches them (optionally in worker processes,
-reproducibly); make_shapes_dataset generates a small dataset to try things on.
+reproducibly); ArrayBatches batches in-memory arrays the same way; both resume
+mid-epoch with ``set_epoch(epoch, start)``. make_shapes_dataset generates a small
+dataset to try things on.
 """
 
+from .arrays import ArrayBatches
 from .check import check_dataset
 from .errors import DatasetError
 from .folder import ImageFolder
@@ -24,8 +27,21 @@ from .transforms import (
 )
 
 __all__ = [
-    "ImageFolder", "DatasetError", "check_dataset", "class_names",
-    "TrainTransform", "EvalTransform", "ten_crop", "DataLoader", "make_shapes_dataset",
-    "IMAGENET_MEAN", "IMAGENET_STD", "IMAGENET_EIGVAL", "IMAGENET_EIGVEC",
-    "IMG_EXTENSIONS", "open_rgb", "to_rgb",
+    "ImageFolder",
+    "DatasetError",
+    "check_dataset",
+    "class_names",
+    "TrainTransform",
+    "EvalTransform",
+    "ten_crop",
+    "DataLoader",
+    "make_shapes_dataset",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "IMAGENET_EIGVAL",
+    "IMAGENET_EIGVEC",
+    "IMG_EXTENSIONS",
+    "open_rgb",
+    "to_rgb",
+    "ArrayBatches",
 ]

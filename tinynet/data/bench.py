@@ -96,9 +96,11 @@ def main(argv=None) -> None:
         bw, bh = (int(v) for v in args.big.lower().split("x"))
         make_jpegs(root / "big", 1, (bw, bh))
         big = next((root / "big").rglob("*.jpg"))
-        print(f"decode + resize one {bw}x{bh} JPEG to {tf.resize}: "
-              f"full decode {decode_resize_ms(big, tf.resize, False):.1f} ms, "
-              f"draft decode {decode_resize_ms(big, tf.resize, True):.1f} ms")
+        print(
+            f"decode + resize one {bw}x{bh} JPEG to {tf.resize}: "
+            f"full decode {decode_resize_ms(big, tf.resize, False):.1f} ms, "
+            f"draft decode {decode_resize_ms(big, tf.resize, True):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,10 @@ def _missing_split(root: Path, split: str) -> DatasetError:
     elif root.name in ("train", "val"):
         hint = f" You seem to have passed a split folder itself; pass its parent '{root.parent}'."
     elif find_classes(root) and split == "train":
-        hint = (" Its sub-folders look like class folders: move them into a train/ folder "
-                "and create a val/ folder the same way.")
+        hint = (
+            " Its sub-folders look like class folders: move them into a train/ folder "
+            "and create a val/ folder the same way."
+        )
     return DatasetError(
         f"Data directory '{root}' has no {split}/ folder (it contains: {_listing(root)}). "
         f"Expected layout: {LAYOUT.format(root=root)}.{hint}"
@@ -90,8 +92,10 @@ def check_dataset(data_dir: str | os.PathLike) -> tuple[ImageFolder, ImageFolder
             f"with tinynet.data.make_shapes_dataset('{root}')."
         )
     if not root.is_dir():
-        raise DatasetError(f"Data directory '{root}' is a file, not a directory. "
-                           f"Expected layout: {LAYOUT.format(root=root)}.")
+        raise DatasetError(
+            f"Data directory '{root}' is a file, not a directory. "
+            f"Expected layout: {LAYOUT.format(root=root)}."
+        )
     for split in ("train", "val"):
         if not (root / split).is_dir():
             raise _missing_split(root, split)
@@ -107,7 +111,8 @@ def check_dataset(data_dir: str | os.PathLike) -> tuple[ImageFolder, ImageFolder
             parts.append(f"only in train/: {_few(only_train)}")
         raise DatasetError(
             f"'{root}/val' has {len(v)} classes and '{root}/train' has {len(t)}; they differ ("
-            + "; ".join(parts) + "). Labels are the sorted folder names, so both splits must "
+            + "; ".join(parts)
+            + "). Labels are the sorted folder names, so both splits must "
             "contain exactly the same class folders: add the missing folders (with images) "
             "or remove the extra ones."
         )

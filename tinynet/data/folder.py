@@ -41,16 +41,13 @@ class ImageFolder:
     ----------
     root : Path
     classes : list[str]            sorted class-folder names
-    class_to_idx : dict[str, int]
     samples : list[tuple[str, int]]  (path, label), grouped by class, sorted
-    empty_classes : list[str]      class folders holding no image (allowed only
-                                   with ``allow_empty=True``)
 
-    Raises ``DatasetError`` if ``root`` is missing, has no class folder, or (unless
-    ``allow_empty``) a class folder holds no image.
+    Raises ``DatasetError`` if ``root`` is missing, has no class folder, or a class
+    folder holds no image.
     """
 
-    def __init__(self, root: str | os.PathLike, allow_empty: bool = False):
+    def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         if not self.root.is_dir():
             raise DatasetError(
@@ -63,38 +60,27 @@ class ImageFolder:
                 f"Image folder '{self.root}' has no class sub-folders. Put each class's images "
                 f"in its own folder: {self.root}/<class>/<image>."
             )
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.samples: list[tuple[str, int]] = []
-        self.empty_classes: list[str] = []
+        empty: list[str] = []
         for label, cls in enumerate(self.classes):
             files = list_images(self.root / cls)
             if not files:
-                self.empty_classes.append(cls)
+                empty.append(cls)
             self.samples.extend((f, label) for f in files)
-        if self.empty_classes and not allow_empty:
-            shown = ", ".join(str(self.root / c) for c in self.empty_classes[:5])
-            extra = len(self.empty_classes) - 5
-            more = f" (and {extra} more)" if extra > 0 else ""
+        if empty:
+            shown = ", ".join(str(self.root / c) for c in empty[:5])
+            more = f" (and {len(empty) - 5} more)" if len(empty) > 5 else ""
             raise DatasetError(
-                f"{len(self.empty_classes)} class folder(s) contain no image: {shown}{more}. "
+                f"{len(empty)} class folder(s) contain no image: {shown}{more}. "
                 f"Accepted extensions: {' '.join(IMG_EXTENSIONS)} (any case). "
                 "Add images to them or remove the empty folders."
             )
-
-    @property
-    def targets(self) -> list[int]:
-        """Labels of all samples, in sample order."""
-        return [label for _, label in self.samples]
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __repr__(self) -> str:
         return f"ImageFolder(root='{self.root}', classes={len(self.classes)}, samples={len(self)})"
-
-    def path(self, i: int) -> str:
-        """File path of sample ``i``."""
-        return self.samples[i][0]
 
     def load(self, i: int, min_size: int | None = None) -> tuple[Image.Image, int]:
         """Decode sample ``i`` -> (RGB PIL image, int label).
@@ -105,4 +91,3 @@ class ImageFolder:
         """
         path, label = self.samples[i]
         return open_rgb(path, min_size=min_size), label
-

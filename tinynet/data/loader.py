@@ -8,18 +8,21 @@ Reproducibility
     * sample ``i`` in epoch ``e`` is augmented with ``default_rng([seed, e, i])``,
       so ``workers=0`` and ``workers=k`` give bit-identical batches.
 
-Sharding (for data-parallel training): ``indices_fn(perm) -> subset`` if given,
-else with ``num_shards > 1`` shard ``r`` takes the strided slice
-``perm[:m][r::num_shards]`` where ``m = n - n % num_shards``: the shards are
-disjoint and all the same size (so every rank runs the same number of batches);
-up to ``num_shards - 1`` samples per epoch are left out (a different few each
-shuffled epoch). For an exact sharded evaluation pass an ``indices_fn``.
+Data parallelism: ``indices_fn(order) -> subset`` picks this process's samples
+from the epoch's order (e.g. ``tinynet.dist.train_shard`` / ``eval_shard``); the
+batches are cut from that subset.
+
+Mid-epoch resume: ``set_epoch(e, start=k)`` makes the passes that follow (until the
+next ``set_epoch``) yield epoch ``e``'s batches ``k, k + 1, ...``, exactly as a full
+pass would, without loading batches ``0..k-1``. Batches are counted after
+``indices_fn``: under data parallelism each rank skips its own first ``k`` local
+batches, its parts of the first ``k`` global batches. ``len(loader)`` is always the
+batches of a whole epoch (a pass from ``start`` yields ``max(0, len(loader) - k)``).
 
 Bad files: a sample whose file fails to open/decode is left out of its batch
 (the batch is one smaller; a batch with no good sample is not yielded), warned
-about once per file per process (even across loader instances), and recorded in
-``skipped`` / ``skipped_files`` for the current epoch and ``bad_files`` (all
-epochs of this loader).
+about once per file per process (even across loader instances), and counted in
+``skipped`` for the current pass.
 
 Workers: ``workers`` processes ('fork' start method where available, else
 'spawn') started at the beginning of each pass and stopped at its end, on
@@ -42,7 +45,7 @@ import weakref
 
 import numpy as np
 
-from .batch import accepts_min_size, build_batch, sample_rng
+from .batch import BatchJob, accepts_min_size, check_start, epoch_order, split_batches
 from .workers import WorkerPool
 
 __all__ = ["DataLoader", "default_workers", "forget_warned_files"]
@@ -65,6 +68,20 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def _probe(batches, job: BatchJob):
+    """(shape, dtype) of the first readable sample, transformed (sizes the shared buffers);
+    None if no sample is readable."""
+    for idx in batches:
+        for i in idx:
+            try:
+                img, _ = job.load(int(i))
+            except Exception:
+                continue  # the workers will report it
+            x = job.augment(img, int(i))
+            return x.shape, x.dtype.str
+    return None
+
+
 def _default_context():
     methods = mp.get_all_start_methods()
     return mp.get_context("fork" if "fork" in methods else "spawn")
@@ -83,22 +100,28 @@ class DataLoader:
     a ``min_size`` attribute and ``load`` accepts it, large JPEGs are decoded at
     reduced scale.
 
-    Attributes: ``epoch``, ``skipped`` (files skipped so far in the current/last
-    pass), ``skipped_files`` (their paths), ``bad_files`` (every file ever
-    skipped), ``worker_pids`` (processes of the current/last pass).
+    Attributes: ``epoch`` and ``start`` (set by ``set_epoch``), ``skipped`` (files
+    skipped so far in the current/last pass), ``worker_pids`` (processes of the
+    current/last pass).
     """
 
-    def __init__(self, dataset, transform, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, workers: int | None = None, drop_last: bool = False,
-                 prefetch: int = 2, indices_fn=None, num_shards: int = 1, shard: int = 0,
-                 start_method: str | None = None):
+    def __init__(
+        self,
+        dataset,
+        transform,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        workers: int | None = None,
+        drop_last: bool = False,
+        prefetch: int = 2,
+        indices_fn=None,
+        start_method: str | None = None,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if seed is None or int(seed) < 0:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        if num_shards < 1 or not 0 <= shard < num_shards:
-            raise ValueError(f"need 0 <= shard < num_shards, got shard={shard}, "
-                             f"num_shards={num_shards}")
         if prefetch < 1:
             raise ValueError(f"prefetch must be >= 1, got {prefetch}")
         self.dataset = dataset
@@ -112,13 +135,10 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.prefetch = int(prefetch)
         self.indices_fn = indices_fn
-        self.num_shards = int(num_shards)
-        self.shard = int(shard)
         self._ctx = mp.get_context(start_method) if start_method else _default_context()
         self.epoch = 0
+        self.start = 0
         self.skipped = 0
-        self.skipped_files: list[str] = []
-        self.bad_files: set[str] = set()
         self.worker_pids: list[int] = []
         ms = getattr(transform, "min_size", None)
         self._min_size = ms if ms is not None and accepts_min_size(dataset.load) else None
@@ -126,102 +146,70 @@ class DataLoader:
         self._active = None  # weakref to the running pass's generator
 
     # ----------------------------------------------------------------- order
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose shuffle order and augmentations the next pass uses."""
-        self.epoch = int(epoch)
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Make the next passes use ``epoch``'s order and augmentations and begin at its
+        batch number ``start`` (counted after ``indices_fn``; see the module docstring)."""
+        self.epoch, self.start = int(epoch), check_start(start)
 
     def indices(self, epoch: int | None = None) -> np.ndarray:
-        """Dataset indices this loader (shard) visits in ``epoch`` -> int64 (m,)."""
+        """Dataset indices this loader visits in a whole ``epoch`` -> int64 (m,)."""
         epoch = self.epoch if epoch is None else int(epoch)
-        n = len(self.dataset)
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, epoch]).permutation(n)
-        else:
-            order = np.arange(n)
+        order = epoch_order(len(self.dataset), self.seed, epoch, self.shuffle)
         if self.indices_fn is not None:
             order = self.indices_fn(order)
-        elif self.num_shards > 1:
-            order = order[: n - n % self.num_shards][self.shard::self.num_shards]
         return np.asarray(order, dtype=np.int64)
 
-    def _batches(self, order: np.ndarray) -> list[np.ndarray]:
-        bs = self.batch_size
-        out = [order[k:k + bs] for k in range(0, len(order), bs)]
-        if self.drop_last and out and len(out[-1]) < bs:
-            out.pop()
-        return out
-
     def __len__(self) -> int:
-        """Batches per epoch (counting skipped-file batches as full)."""
-        n = len(self.dataset)
-        if self.indices_fn is not None:
-            m = len(self.indices())
-        else:
-            m = n // self.num_shards if self.num_shards > 1 else n
+        """Batches in a whole epoch, whatever ``start`` (skipped-file batches count as full)."""
+        m = len(self.indices()) if self.indices_fn is not None else len(self.dataset)
         return m // self.batch_size if self.drop_last else math.ceil(m / self.batch_size)
 
     # ------------------------------------------------------------ iteration
     def __iter__(self):
         self.close()  # an unfinished earlier pass must not keep its workers
         self.skipped = 0
-        self.skipped_files = []
-        batches = self._batches(self.indices())
+        batches = split_batches(self.indices(), self.batch_size, self.drop_last)[self.start :]
+        job = BatchJob(self.dataset, self.transform, self.seed, self.epoch, self._min_size)
         if not batches:
             gen = iter(())
         elif self.workers == 0:
-            gen = self._iter_inprocess(batches, self.epoch)
+            gen = self._iter_inprocess(batches, job)
         else:
-            gen = self._iter_workers(batches, self.epoch)
+            gen = self._iter_workers(batches, job)
         self._active = weakref.ref(gen) if hasattr(gen, "close") else None
         return gen
 
-    def _iter_inprocess(self, batches, epoch):
+    def _iter_inprocess(self, batches, job: BatchJob):
         for idx in batches:
-            images, labels, n, skipped = build_batch(
-                self.dataset, self.transform, idx, self.seed, epoch, self._min_size)
-            out = self._deliver(images, labels, n, skipped)
+            out = self._deliver(*job.build(idx))
             if out is not None:
                 yield out
 
-    def _iter_workers(self, batches, epoch):
-        spec = self._spec or self._probe(batches, epoch)
+    def _iter_workers(self, batches, job: BatchJob):
+        spec = self._spec or _probe(batches, job)
         if spec is None:  # no readable sample at all: just report the skips
-            yield from self._iter_inprocess(batches, epoch)
+            yield from self._iter_inprocess(batches, job)
             return
         self._spec = spec
-        pool = WorkerPool(self._ctx, self.workers, self.prefetch, self.dataset, self.transform,
-                          batches, self.seed, epoch, self._min_size, *spec)
+        pool = WorkerPool(self._ctx, self.workers, self.prefetch, job, batches, *spec)
         self.worker_pids = pool.pids
         try:
-            for images, labels, n, skipped in pool:
-                out = self._deliver(images, labels, n, skipped)
+            for built in pool:
+                out = self._deliver(*built)
                 if out is not None:
                     yield out
         finally:
             pool.close()
 
-    def _probe(self, batches, epoch):
-        """(shape, dtype) of one transformed sample (sizes the shared buffers)."""
-        kwargs = {"min_size": self._min_size} if self._min_size is not None else {}
-        for idx in batches:
-            for i in idx:
-                try:
-                    img, _ = self.dataset.load(int(i), **kwargs)
-                except Exception:
-                    continue  # the workers will report it
-                x = np.asarray(self.transform(img, sample_rng(self.seed, epoch, int(i))))
-                return x.shape, x.dtype.str
-        return None
-
-    def _deliver(self, images, labels, n, skipped):
+    def _deliver(self, images, labels, n: int, skipped):
+        """Count and warn about (once per file per process) a built batch's skipped files
+        -> ``(images, labels)`` trimmed to its ``n`` good samples, or None if it has none."""
+        self.skipped += len(skipped)
         for _, name, err in skipped:
-            self.skipped += 1
-            self.skipped_files.append(name)
-            self.bad_files.add(name)
             if name not in _WARNED_FILES:
                 _WARNED_FILES.add(name)
-                warnings.warn(f"skipping unreadable image {name} ({err})", RuntimeWarning,
-                              stacklevel=3)
+                msg = f"skipping unreadable image {name} ({err})"
+                warnings.warn(msg, RuntimeWarning, stacklevel=3)
         if n == 0:
             return None
         if n < len(images):
@@ -253,6 +241,8 @@ class DataLoader:
             pass
 
     def __repr__(self) -> str:
-        return (f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, seed={self.seed}, workers={self.workers}, "
-                f"drop_last={self.drop_last}, shard={self.shard}/{self.num_shards})")
+        return (
+            f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, seed={self.seed}, workers={self.workers}, "
+            f"drop_last={self.drop_last})"
+        )

@@ -59,8 +59,20 @@ def _outlines(shape: str) -> list[tuple[np.ndarray, int]]:
         return [(_regular(3, 1.0, -np.pi / 2), 255)]
     if shape == "cross":
         a, b = 0.3, 0.95
-        pts = [(a, b), (a, a), (b, a), (b, -a), (a, -a), (a, -b),
-               (-a, -b), (-a, -a), (-b, -a), (-b, a), (-a, a), (-a, b)]
+        pts = [
+            (a, b),
+            (a, a),
+            (b, a),
+            (b, -a),
+            (a, -a),
+            (a, -b),
+            (-a, -b),
+            (-a, -a),
+            (-b, -a),
+            (-b, a),
+            (-a, a),
+            (-a, b),
+        ]
         return [(np.array(pts), 255)]
     if shape == "star":
         outer, inner = _regular(5, 1.0, -np.pi / 2), _regular(5, 0.4, -np.pi / 2 + np.pi / 5)
@@ -68,8 +80,10 @@ def _outlines(shape: str) -> list[tuple[np.ndarray, int]]:
     if shape == "ring":
         return [(_regular(48), 255), (_regular(48, 0.55), 0)]
     if shape == "bars":
-        return [(np.array([(-0.85, y), (0.85, y), (0.85, y + 0.3), (-0.85, y + 0.3)]), 255)
-                for y in (-0.8, -0.15, 0.5)]
+        return [
+            (np.array([(-0.85, y), (0.85, y), (0.85, y + 0.3), (-0.85, y + 0.3)]), 255)
+            for y in (-0.8, -0.15, 0.5)
+        ]
     if shape == "halfdisc":
         a = np.linspace(0, np.pi, 25)
         return [(np.stack([np.cos(a), np.sin(a) - 0.5], axis=1), 255)]
@@ -108,15 +122,22 @@ def render_shape(shape: str, size: int, rng: np.random.Generator) -> np.ndarray:
         xy = (pts @ rot.T * radius + (cx, cy)) * _SS
         mdraw.polygon([tuple(p) for p in xy], fill=fill)
     mask = mask.reduce(_SS)
-    canvas = Image.composite(Image.new("RGB", (size, size), tuple(int(v) for v in fg)),
-                             canvas, mask)
+    canvas = Image.composite(
+        Image.new("RGB", (size, size), tuple(int(v) for v in fg)), canvas, mask
+    )
     noise = rng.normal(0.0, rng.uniform(*_NOISE_STD), (size, size, 3))
     return np.clip(np.asarray(canvas, np.float32) + noise, 0, 255).astype(np.uint8)
 
 
 def _params(num_classes, train_per_class, val_per_class, image_size, seed) -> dict:
-    return {"version": _VERSION, "num_classes": num_classes, "train_per_class": train_per_class,
-            "val_per_class": val_per_class, "image_size": image_size, "seed": seed}
+    return {
+        "version": _VERSION,
+        "num_classes": num_classes,
+        "train_per_class": train_per_class,
+        "val_per_class": val_per_class,
+        "image_size": image_size,
+        "seed": seed,
+    }
 
 
 def _read_done(root: Path) -> dict | None:
@@ -129,7 +150,8 @@ def _read_done(root: Path) -> dict | None:
 def _write_tree(tmp: Path, params: dict) -> None:
     classes = sorted(SHAPES[: params["num_classes"]])
     for split_id, (split, count) in enumerate(
-            (("train", params["train_per_class"]), ("val", params["val_per_class"]))):
+        (("train", params["train_per_class"]), ("val", params["val_per_class"]))
+    ):
         for cls in classes:
             folder = tmp / split / cls
             folder.mkdir(parents=True)
@@ -142,8 +164,14 @@ def _write_tree(tmp: Path, params: dict) -> None:
     (tmp / "DONE").write_text(json.dumps(params, sort_keys=True) + "\n")
 
 
-def make_shapes_dataset(root: str | os.PathLike, num_classes: int = 6, train_per_class: int = 300,
-                        val_per_class: int = 60, image_size: int = 72, seed: int = 0) -> Path:
+def make_shapes_dataset(
+    root: str | os.PathLike,
+    num_classes: int = 6,
+    train_per_class: int = 300,
+    val_per_class: int = 60,
+    image_size: int = 72,
+    seed: int = 0,
+) -> Path:
     """Create (or reuse) the shapes dataset at ``root`` -> ``Path(root)``.
 
     Layout: ``root/{train,val}/<shape>/<shape>_NNNNN.png`` (RGB, ``image_size``
@@ -165,10 +193,12 @@ def make_shapes_dataset(root: str | os.PathLike, num_classes: int = 6, train_per
         if done is not None:
             raise DatasetError(
                 f"'{root}' holds a shapes dataset made with different parameters ({done}); "
-                f"delete it or choose another folder to make one with {params}.")
+                f"delete it or choose another folder to make one with {params}."
+            )
         raise DatasetError(
             f"'{root}' exists but is not a complete shapes dataset (no valid DONE marker), "
-            "e.g. an interrupted run or another folder; delete it or choose another path.")
+            "e.g. an interrupted run or another folder; delete it or choose another path."
+        )
 
     if root.exists():
         if root.is_dir() and not any(root.iterdir()):

@@ -18,9 +18,20 @@ from PIL import Image
 from .image import to_rgb
 
 __all__ = [
-    "IMAGENET_MEAN", "IMAGENET_STD", "IMAGENET_EIGVAL", "IMAGENET_EIGVEC",
-    "default_resize", "resize_shorter", "crop_box", "random_crop", "center_crop",
-    "lighting_offset", "to_chw", "ten_crop", "TrainTransform", "EvalTransform",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "IMAGENET_EIGVAL",
+    "IMAGENET_EIGVEC",
+    "default_resize",
+    "resize_shorter",
+    "crop_box",
+    "random_crop",
+    "center_crop",
+    "lighting_offset",
+    "to_chw",
+    "ten_crop",
+    "TrainTransform",
+    "EvalTransform",
 ]
 
 
@@ -35,9 +46,9 @@ IMAGENET_MEAN = _const([0.485, 0.456, 0.406])
 IMAGENET_STD = _const([0.229, 0.224, 0.225])
 #: ImageNet RGB covariance eigenvalues (3,) and eigenvectors (3, 3), columns = vectors.
 IMAGENET_EIGVAL = _const([0.2175, 0.0188, 0.0045])
-IMAGENET_EIGVEC = _const([[-0.5675, 0.7192, 0.4009],
-                          [-0.5808, -0.0045, -0.8140],
-                          [-0.5836, -0.6948, 0.4203]])
+IMAGENET_EIGVEC = _const(
+    [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]]
+)
 
 
 def default_resize(crop: int) -> int:
@@ -82,17 +93,25 @@ def center_crop(img: Image.Image, crop: int) -> Image.Image:
     return img.crop(crop_box(img.size, crop, (w - crop) // 2, (h - crop) // 2))
 
 
-def lighting_offset(alphastd: float, rng: np.random.Generator,
-                    eigval: np.ndarray = IMAGENET_EIGVAL,
-                    eigvec: np.ndarray = IMAGENET_EIGVEC) -> np.ndarray:
+def lighting_offset(
+    alphastd: float,
+    rng: np.random.Generator,
+    eigval: np.ndarray = IMAGENET_EIGVAL,
+    eigvec: np.ndarray = IMAGENET_EIGVEC,
+) -> np.ndarray:
     """AlexNet PCA lighting: RGB offset ``eigvec @ (alpha * eigval)`` with
     ``alpha ~ N(0, alphastd)`` (3 draws) -> float32 (3,), to add to 0..1 RGB."""
     alpha = rng.normal(0.0, alphastd, size=3)
     return (eigvec.astype(np.float64) * (alpha * eigval)).sum(axis=1).astype(np.float32)
 
 
-def to_chw(img: Image.Image, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-           offset: np.ndarray | None = None, flip: bool = False) -> np.ndarray:
+def to_chw(
+    img: Image.Image,
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    offset: np.ndarray | None = None,
+    flip: bool = False,
+) -> np.ndarray:
     """RGB image (W x H) -> float32 C-contiguous (3, H, W) equal to
     ``(pixels / 255 + offset - mean) / std`` (mirrored left-right if ``flip``),
     computed in one fused multiply-add pass."""
@@ -121,8 +140,13 @@ def ten_crop(img: Image.Image, crop: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) 
     """
     img = to_rgb(img)
     w, h = img.size
-    corners = [(0, 0), (w - crop, 0), (0, h - crop), (w - crop, h - crop),
-               ((w - crop) // 2, (h - crop) // 2)]
+    corners = [
+        (0, 0),
+        (w - crop, 0),
+        (0, h - crop),
+        (w - crop, h - crop),
+        ((w - crop) // 2, (h - crop) // 2),
+    ]
     out = np.empty((10, 3, crop, crop), dtype=np.float32)
     for k, (left, top) in enumerate(corners):
         out[k] = to_chw(img.crop(crop_box(img.size, crop, left, top)), mean, std)
@@ -155,8 +179,15 @@ class TrainTransform(_ResizeThenCrop):
     (0 disables), ImageNet mean/std normalisation.
     """
 
-    def __init__(self, crop: int = 227, resize: int | None = None, lighting: float = 0.1,
-                 flip: bool = True, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    def __init__(
+        self,
+        crop: int = 227,
+        resize: int | None = None,
+        lighting: float = 0.1,
+        flip: bool = True,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+    ):
         super().__init__(crop, resize, mean, std)
         self.lighting = float(lighting)
         self.flip = bool(flip)
@@ -169,8 +200,10 @@ class TrainTransform(_ResizeThenCrop):
         return to_chw(img, self.mean, self.std, offset=offset, flip=flip)
 
     def __repr__(self) -> str:
-        return (f"TrainTransform(crop={self.crop}, resize={self.resize}, "
-                f"lighting={self.lighting}, flip={self.flip})")
+        return (
+            f"TrainTransform(crop={self.crop}, resize={self.resize}, "
+            f"lighting={self.lighting}, flip={self.flip})"
+        )
 
 
 class EvalTransform(_ResizeThenCrop):
@@ -178,8 +211,14 @@ class EvalTransform(_ResizeThenCrop):
     ``(10, 3, crop, crop)`` with ``ten_crop=True``: resize shorter side, centre
     crop (or ten crops), normalise. Deterministic; ``rng`` is ignored."""
 
-    def __init__(self, crop: int = 227, resize: int | None = None, ten_crop: bool = False,
-                 mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    def __init__(
+        self,
+        crop: int = 227,
+        resize: int | None = None,
+        ten_crop: bool = False,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+    ):
         super().__init__(crop, resize, mean, std)
         self.ten_crop = bool(ten_crop)
 

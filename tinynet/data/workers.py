@@ -21,16 +21,16 @@ from multiprocessing import connection as mpc
 
 import numpy as np
 
-from .batch import build_batch
-
 __all__ = ["WorkerPool"]
 
 _POLL_S = 1.0  # how often an idle worker checks that its parent is alive
 
 
-def _worker_main(dataset, transform, batches, seed, epoch, min_size,
-                 img_buf, lab_buf, nslots, sample_shape, dtype, tasks, results, parent_pid):
+def _worker_main(job, batches, shared, tasks, results, parent_pid):
+    """Build the batches asked for on ``tasks`` into the ``shared`` slots
+    ``(img_buf, lab_buf, nslots, sample_shape, dtype)``; answer on ``results``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    img_buf, lab_buf, nslots, sample_shape, dtype = shared
     bsz = max(len(b) for b in batches)
     images = np.frombuffer(img_buf, dtype=dtype).reshape((nslots, bsz) + tuple(sample_shape))
     labels = np.frombuffer(lab_buf, dtype=np.int64).reshape(nslots, bsz)
@@ -48,8 +48,8 @@ def _worker_main(dataset, transform, batches, seed, epoch, min_size,
         b, slot = task
         idx = batches[b]
         try:
-            _, _, n, skipped = build_batch(dataset, transform, idx, seed, epoch, min_size,
-                                           images[slot, :len(idx)], labels[slot, :len(idx)])
+            out = images[slot, : len(idx)], labels[slot, : len(idx)]
+            _, _, n, skipped = job.build(idx, *out)
             results.send(("ok", b, slot, n, skipped))
         except Exception:
             results.send(("error", b, slot, traceback.format_exc()))
@@ -65,11 +65,11 @@ def _shared_buffer(ctx, nbytes: int):
 
 
 class WorkerPool:
-    """Run ``workers`` processes over ``batches`` (list of index arrays); iterate
-    to get ``(images, labels, n, skipped)`` per batch, in order."""
+    """Run ``workers`` processes building ``job``'s ``batches`` (list of index arrays) of
+    ``sample_shape`` / ``dtype`` samples; iterate to get ``(images, labels, n, skipped)``
+    per batch, in order."""
 
-    def __init__(self, ctx, workers, prefetch, dataset, transform, batches, seed, epoch,
-                 min_size, sample_shape, dtype):
+    def __init__(self, ctx, workers, prefetch, job, batches, sample_shape, dtype):
         self.batches = batches
         self.closed = False
         self.procs = []
@@ -81,26 +81,34 @@ class WorkerPool:
         self._img_buf = _shared_buffer(ctx, self.nslots * bsz * itemsize)
         self._lab_buf = _shared_buffer(ctx, self.nslots * bsz * 8)
         self._images = np.frombuffer(self._img_buf, dtype=dtype).reshape(
-            (self.nslots, bsz) + tuple(sample_shape))
+            (self.nslots, bsz) + tuple(sample_shape)
+        )
         self._labels = np.frombuffer(self._lab_buf, dtype=np.int64).reshape(self.nslots, bsz)
+        shared = (self._img_buf, self._lab_buf, self.nslots, tuple(sample_shape))
+        args = (job, batches, (*shared, np.dtype(dtype).str))
         try:
             for _ in range(workers):
-                task_r, task_w = ctx.Pipe(duplex=False)
-                res_r, res_w = ctx.Pipe(duplex=False)
-                p = ctx.Process(
-                    target=_worker_main, daemon=True, name="tinynet-data-worker",
-                    args=(dataset, transform, batches, seed, epoch, min_size, self._img_buf,
-                          self._lab_buf, self.nslots, tuple(sample_shape), np.dtype(dtype).str,
-                          task_r, res_w, os.getpid()))
-                p.start()
-                task_r.close()
-                res_w.close()
-                self.procs.append(p)
-                self._task_conns.append(task_w)
-                self._result_conns.append(res_r)
+                self._start_worker(ctx, args)
         except BaseException:
             self.close(graceful=False)
             raise
+
+    def _start_worker(self, ctx, args: tuple) -> None:
+        """Start one worker on ``_worker_main(*args, tasks, results, parent_pid)``."""
+        task_r, task_w = ctx.Pipe(duplex=False)
+        res_r, res_w = ctx.Pipe(duplex=False)
+        p = ctx.Process(
+            target=_worker_main,
+            daemon=True,
+            name="tinynet-data-worker",
+            args=(*args, task_r, res_w, os.getpid()),
+        )
+        p.start()
+        task_r.close()
+        res_w.close()
+        self.procs.append(p)
+        self._task_conns.append(task_w)
+        self._result_conns.append(res_r)
 
     @property
     def pids(self) -> list[int]:
@@ -126,7 +134,8 @@ class WorkerPool:
             if msg[0] == "error":
                 raise RuntimeError(
                     f"DataLoader worker {w} (pid {self.procs[w].pid}) failed on batch "
-                    f"{msg[1]}:\n{msg[3]}")
+                    f"{msg[1]}:\n{msg[3]}"
+                )
             pending[msg[1]] = msg
         if got:
             return
@@ -143,8 +152,10 @@ class WorkerPool:
                 why += " (often the out-of-memory killer)"
         else:
             why = f"exited with code {code} (its traceback, if any, is on stderr)"
-        return (f"DataLoader worker {w} (pid {p.pid}) {why} in the middle of an epoch. "
-                "Try fewer workers, or workers=0 to run the pipeline in-process.")
+        return (
+            f"DataLoader worker {w} (pid {p.pid}) {why} in the middle of an epoch. "
+            "Try fewer workers, or workers=0 to run the pipeline in-process."
+        )
 
     def __iter__(self):
         nb = len(self.batches)

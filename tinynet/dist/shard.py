@@ -29,15 +29,13 @@ def local_batch_size(batch_size: int, size: int) -> int:
     return batch_size // size
 
 
-def train_shard(order: np.ndarray, batch_size: int, rank: int, size: int,
-                skip: int = 0) -> np.ndarray:
+def train_shard(order: np.ndarray, batch_size: int, rank: int, size: int) -> np.ndarray:
     """Rank ``rank``'s samples, in order, from the epoch's permutation ``order``.
 
-    ``skip`` samples at the start of ``order`` were already trained on (a mid-epoch resume).
     Batches of ``batch_size // size`` over the result are the rank's parts of the global batches.
     """
     local = local_batch_size(batch_size, size)
-    order = np.asarray(order)[skip:]
+    order = np.asarray(order)
     full = len(order) // batch_size
     head = order[:full * batch_size].reshape(full, size, local)[:, rank].reshape(-1)
     tail = order[full * batch_size:]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validate import out_hw
 from ._jit import kernel, parallel_kernel, prange
 
 
@@ -76,11 +77,6 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
                     src = n * plane + y * ow
                     for xo in range(x_lo, x_hi):
                         dx[n, c, iy, xo * sw - pw + j] += cols[row, src + xo]
-
-
-def out_hw(x_shape, kernel, stride, padding) -> tuple[int, int]:
-    """(OH, OW) of a sliding window over an input of shape (N, C, H, W)."""
-    return tuple((x_shape[2 + i] + 2 * padding[i] - kernel[i]) // stride[i] + 1 for i in (0, 1))
 
 
 def _shape(x_shape, kernel, stride, padding):

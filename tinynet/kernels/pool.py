@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validate import out_hw
 from ._jit import parallel_kernel, prange
-from .im2col import out_hw
 
 
 @parallel_kernel

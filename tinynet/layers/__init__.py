@@ -4,9 +4,10 @@ from .conv import Conv2D
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Linear
-from .loss import SoftmaxCrossEntropy, log_softmax, softmax
+from .fusion import fuse_conv_relu, unfuse
+from .loss import SoftmaxCrossEntropy, log_softmax, nll, softmax
 from .lrn import LocalResponseNorm
 from .pool import MaxPool2D
 
 __all__ = ["Conv2D", "MaxPool2D", "ReLU", "LocalResponseNorm", "Dropout", "Linear", "Flatten",
-           "SoftmaxCrossEntropy", "softmax", "log_softmax"]
+           "SoftmaxCrossEntropy", "softmax", "log_softmax", "nll", "fuse_conv_relu", "unfuse"]

@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from .. import workspace
-from .._checks import check_geometry, check_input, check_window, float_input, pair
 from ..kernels import col2im, im2col, nchw_to_rows, rows_to_nchw
-from ..blas import matmul
 from ..layer import Layer
+from ..perf import workspace
+from ..perf.blas import matmul
+from ..validate import check_geometry, check_input, float_input, pair, window_output
 
 #: Images per chunk are chosen so the column matrix stays under this many bytes.
 DEFAULT_CHUNK_BYTES = 64 * 2**20
@@ -24,7 +24,7 @@ class Conv2D(Layer):
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both. ``input_grad=False`` skips dL/dx (for a first
     layer, whose input needs no gradient): ``backward`` then returns None. ``relu=True`` applies
     max(., 0) to the output in the same pass as the bias, and masks the gradient in backward
-    (``tinynet.fusion.fuse_conv_relu`` sets it for a Conv2D followed by a ReLU); forward then
+    (``tinynet.layers.fusion.fuse_conv_relu`` sets it for a Conv2D followed by a ReLU); forward then
     keeps a boolean mask of the positive outputs for backward.
 
     The batch is processed in chunks of images whose column matrix fits in ``chunk_bytes``; each
@@ -36,16 +36,16 @@ class Conv2D(Layer):
                  dtype=np.float32, rng=None, input_grad=True, relu=False,
                  chunk_bytes=DEFAULT_CHUNK_BYTES):
         super().__init__()
-        name = f"Conv2D({in_channels}, {out_channels}, groups={groups})"
-        self.kernel_size = pair(kernel_size, "kernel_size", name)
-        self.stride = pair(stride, "stride", name)
-        self.padding = pair(padding, "padding", name)
-        check_geometry(name, self.kernel_size, self.stride, self.padding)
+        who = f"Conv2D({in_channels}, {out_channels}, groups={groups})"
+        self.kernel_size = pair(who, "kernel_size", kernel_size)
+        self.stride = pair(who, "stride", stride)
+        self.padding = pair(who, "padding", padding)
+        check_geometry(who, self.kernel_size, self.stride, self.padding)
         if min(in_channels, out_channels, groups) <= 0:
-            raise ValueError(f"{name}: channel counts and groups must be positive")
+            raise ValueError(f"{who}: channel counts and groups must be positive")
         if in_channels % groups or out_channels % groups:
             raise ValueError(
-                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) "
                 f"must both be divisible by groups ({groups})"
             )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
@@ -68,12 +68,8 @@ class Conv2D(Layer):
 
     def output_shape(self, input_shape):
         """(N, out_channels, OH, OW) for an input of shape (N, C, H, W); checks that it fits."""
-        oh, ow = check_window(self._name(), input_shape, self.kernel_size, self.stride,
-                              self.padding)
-        return (input_shape[0], self.out_channels, oh, ow)
-
-    def _name(self):
-        return f"Conv2D({self.in_channels}, {self.out_channels}, groups={self.groups})"
+        geometry = (self.kernel_size, self.stride, self.padding)
+        return (input_shape[0], self.out_channels, *window_output(self.label, input_shape, *geometry))
 
     def _chunk(self, n, oh, ow):
         kh, kw = self.kernel_size
@@ -94,9 +90,8 @@ class Conv2D(Layer):
             rows = workspace.scratch("rows", (g, o // g, m), self.dtype)
             yield n0, n1, cols.reshape(g, -1, m), rows
 
-    def forward(self, x):
-        x = check_input(x, self._name(), 4, self.in_channels)
-        x = float_input(x, self.dtype)
+    def _forward(self, x):
+        x = float_input(check_input(self.label, x, 4, self.in_channels), self.dtype)
         n, o, oh, ow = self.output_shape(x.shape)
         w = self.params["weight"].reshape(self.groups, o // self.groups, -1)   # (G, O/G, Ck)
         y = np.empty((n, o, oh * ow), dtype=self.dtype)
@@ -109,15 +104,9 @@ class Conv2D(Layer):
         self._mask = mask
         return y.reshape(n, o, oh, ow)
 
-    def backward(self, dout):
-        if self._x is None:
-            raise RuntimeError(f"{self._name()}: backward called before forward")
+    def _backward(self, dout):
         x = self._x
-        n, o, oh, ow = self.output_shape(x.shape)
-        dout = np.asarray(dout)
-        if dout.shape != (n, o, oh, ow):
-            raise ValueError(f"{self._name()}: expected a gradient of shape {(n, o, oh, ow)}, "
-                             f"got {dout.shape}")
+        n, o, oh, ow = dout.shape
         dout = float_input(dout, self.dtype).reshape(n, o, oh * ow)
         g = self.groups
         w = self.params["weight"].reshape(g, o // g, -1)

@@ -1,4 +1,5 @@
 """Flatten everything but the batch axis."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,18 +14,12 @@ class Flatten(Layer):
         super().__init__()
         self._shape = None
 
-    def forward(self, x):
+    def _forward(self, x):
         x = np.asarray(x)
         if x.ndim < 1:
-            raise ValueError(f"Flatten: expected at least a batch axis, got shape {x.shape}")
+            raise ValueError(f"{self.label}: expected at least a batch axis, got shape {x.shape}")
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dout):
-        if self._shape is None:
-            raise RuntimeError("Flatten: backward called before forward")
-        dout = np.asarray(dout)
-        if dout.size != int(np.prod(self._shape)):
-            raise ValueError(f"Flatten: gradient of shape {dout.shape} does not match the "
-                             f"input shape {self._shape}")
+    def _backward(self, dout):
         return dout.reshape(self._shape)

@@ -1,9 +1,10 @@
 """Softmax and cross-entropy fused into one numerically stable loss."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from .._checks import own_dtype
+from ..validate import float_input
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -16,6 +17,34 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     """softmax over the last axis, stable for any finite logits."""
     e = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def nll(logp: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over the batch of -logp[i, labels[i]] for log-probabilities ``logp`` (N, K)."""
+    return float(-logp[np.arange(len(labels)), labels].mean(dtype=np.float64))
+
+
+def check_labels(logits: np.ndarray, labels) -> np.ndarray:
+    """``labels`` as an int array (N,) with values in [0, K) for ``logits`` (N, K)."""
+    labels = np.asarray(labels)
+    if logits.ndim != 2:
+        raise ValueError(f"SoftmaxCrossEntropy: expected logits of shape (N, K), got {logits.shape}")
+    n, k = logits.shape
+    if labels.shape != (n,):
+        raise ValueError(
+            f"SoftmaxCrossEntropy: expected labels of shape ({n},) for logits {logits.shape}, "
+            f"got {labels.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"SoftmaxCrossEntropy: labels must be integers, got {labels.dtype}")
+    if n == 0:
+        raise ValueError("SoftmaxCrossEntropy: got an empty batch")
+    if labels.min() < 0 or labels.max() >= k:
+        bad = labels[(labels < 0) | (labels >= k)][:5].tolist()
+        raise ValueError(
+            f"SoftmaxCrossEntropy: labels must be in [0, {k}) for logits {logits.shape}; got {bad}"
+        )
+    return labels
 
 
 class SoftmaxCrossEntropy:
@@ -34,26 +63,10 @@ class SoftmaxCrossEntropy:
 
     def forward(self, logits, labels) -> float:
         logits = np.asarray(logits)
-        labels = np.asarray(labels)
-        if logits.ndim != 2:
-            raise ValueError(f"SoftmaxCrossEntropy: expected logits of shape (N, K), "
-                             f"got {logits.shape}")
-        if labels.shape != (logits.shape[0],):
-            raise ValueError(f"SoftmaxCrossEntropy: expected labels of shape ({logits.shape[0]},) "
-                             f"for logits {logits.shape}, got {labels.shape}")
-        if labels.dtype.kind not in "iu":
-            raise ValueError(f"SoftmaxCrossEntropy: labels must be integers, got {labels.dtype}")
-        n, k = logits.shape
-        if n == 0:
-            raise ValueError("SoftmaxCrossEntropy: got an empty batch")
-        if labels.size and (labels.min() < 0 or labels.max() >= k):
-            bad = labels[(labels < 0) | (labels >= k)][:5].tolist()
-            raise ValueError(f"SoftmaxCrossEntropy: labels must be in [0, {k}) for logits "
-                             f"{logits.shape}; got {bad}")
-        logits = np.ascontiguousarray(logits, dtype=own_dtype(logits))
-        logp = log_softmax(logits)
+        labels = check_labels(logits, labels)
+        logp = log_softmax(float_input(logits))
         self._cache = (logp, labels)
-        return float(-logp[np.arange(n), labels].mean(dtype=np.float64))
+        return nll(logp, labels)
 
     def backward(self) -> np.ndarray:
         if self._cache is None:

@@ -1,11 +1,10 @@
 """Local response normalisation across channels (AlexNet's "brightness normalisation")."""
+
 from __future__ import annotations
 
-import numpy as np
-
-from .._checks import check_input, float_input, own_dtype
 from ..kernels import lrn_backward, lrn_forward
 from ..layer import Layer
+from ..validate import check_input, float_input
 
 
 class LocalResponseNorm(Layer):
@@ -21,27 +20,22 @@ class LocalResponseNorm(Layer):
         if int(size) != size or size < 1:
             raise ValueError(f"LocalResponseNorm: size must be a positive integer, got {size!r}")
         if k <= 0 or alpha < 0 or beta < 0:
-            raise ValueError(f"LocalResponseNorm: need k > 0, alpha >= 0, beta >= 0; got "
-                             f"k={k}, alpha={alpha}, beta={beta}")
+            raise ValueError(
+                f"LocalResponseNorm: need k > 0, alpha >= 0, beta >= 0; got "
+                f"k={k}, alpha={alpha}, beta={beta}"
+            )
         self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
         self._cache = None
 
     def extra_repr(self):
         return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
-    def forward(self, x):
-        x = check_input(x, f"LocalResponseNorm({self.extra_repr()})", 4)
-        x = float_input(x, own_dtype(x))
+    def _forward(self, x):
+        x = float_input(check_input(self.label, x, 4))
         y, scale = lrn_forward(x, self.size, self.alpha, self.beta, self.k)
         self._cache = (x, scale)
         return y
 
-    def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError("LocalResponseNorm: backward called before forward")
+    def _backward(self, dout):
         x, scale = self._cache
-        dout = np.asarray(dout)
-        if dout.shape != x.shape:
-            raise ValueError(f"LocalResponseNorm: expected a gradient of shape {x.shape}, "
-                             f"got {dout.shape}")
         return lrn_backward(x, dout, scale, self.size, self.alpha, self.beta)

@@ -1,11 +1,10 @@
 """Max-pooling over NCHW images, overlapping windows allowed."""
+
 from __future__ import annotations
 
-import numpy as np
-
-from .._checks import check_geometry, check_input, check_window, float_input, own_dtype, pair
 from ..kernels import maxpool_backward, maxpool_forward
 from ..layer import Layer
+from ..validate import check_geometry, check_input, float_input, pair, window_output
 
 
 class MaxPool2D(Layer):
@@ -19,40 +18,30 @@ class MaxPool2D(Layer):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        name = f"MaxPool2D(kernel_size={kernel_size})"
-        self.kernel_size = pair(kernel_size, "kernel_size", name)
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride", name)
-        self.padding = pair(padding, "padding", name)
-        check_geometry(name, self.kernel_size, self.stride, self.padding)
+        who = f"MaxPool2D(kernel_size={kernel_size})"
+        self.kernel_size = pair(who, "kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else pair(who, "stride", stride)
+        self.padding = pair(who, "padding", padding)
+        check_geometry(who, self.kernel_size, self.stride, self.padding)
         if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"{name}: padding {self.padding} must be at most half the kernel")
+            raise ValueError(f"{who}: padding {self.padding} must be at most half the kernel")
         self._cache = None
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-    def _name(self):
-        return f"MaxPool2D(kernel_size={self.kernel_size}, stride={self.stride})"
-
     def output_shape(self, input_shape):
-        oh, ow = check_window(self._name(), input_shape, self.kernel_size, self.stride,
-                              self.padding)
-        return (*input_shape[:2], oh, ow)
+        """(N, C, OH, OW) for an input of shape (N, C, H, W); checks that the window fits."""
+        geometry = (self.kernel_size, self.stride, self.padding)
+        return (*input_shape[:2], *window_output(self.label, input_shape, *geometry))
 
-    def forward(self, x):
-        x = check_input(x, self._name(), 4)
-        x = float_input(x, own_dtype(x))
+    def _forward(self, x):
+        x = float_input(check_input(self.label, x, 4))
         out_hw = self.output_shape(x.shape)[2:]
         y, argmax = maxpool_forward(x, self.kernel_size, self.stride, self.padding, out_hw)
         self._cache = (x.shape, argmax)
         return y
 
-    def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self._name()}: backward called before forward")
+    def _backward(self, dout):
         x_shape, argmax = self._cache
-        dout = np.asarray(dout)
-        if dout.shape != argmax.shape:
-            raise ValueError(f"{self._name()}: expected a gradient of shape {argmax.shape}, "
-                             f"got {dout.shape}")
-        return maxpool_backward(float_input(dout, own_dtype(dout)), argmax, x_shape)
+        return maxpool_backward(float_input(dout), argmax, x_shape)

@@ -9,9 +9,19 @@ import math
 
 import numpy as np
 
-from ..layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
-from ..fusion import fuse_conv_relu
+from ..layers import (
+    Conv2D,
+    Dropout,
+    Flatten,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2D,
+    ReLU,
+    fuse_conv_relu,
+)
+
 from ..sequential import Sequential
+from ..validate import out_size
 
 #: The smallest input side that keeps every stage at least 1x1.
 MIN_INPUT_SIZE = 67
@@ -33,9 +43,10 @@ def _scaled(channels: int, width: float, groups: int) -> int:
 
 
 def _feature_side(size: int) -> int:
-    side = (size - 11) // 4 + 1          # conv1
-    for _ in range(3):                    # pool1, pool2, pool5 (convs 2-5 keep the size)
-        side = (side - 3) // 2 + 1
+    """Side of pool5's output for a ``size`` input: conv1 (11/4), then three 3/2 pools."""
+    side = out_size(size, 11, 4)
+    for _ in range(3):  # pool1, pool2, pool5 (convs 2-5 keep the size)
+        side = out_size(side, 3, 2)
     return side
 
 
@@ -71,7 +82,7 @@ def alexnet(num_classes=1000, input_size=227, width=1.0, groups=2, lrn=True, dro
     if not 0 <= dropout < 1:
         raise ValueError(f"alexnet: dropout must be in [0, 1), got {dropout!r}")
     dtype = np.dtype(dtype)
-    config = dict(num_classes=int(num_classes), input_size=int(input_size), width=float(width),
+    config = dict(builder="alexnet", num_classes=int(num_classes), input_size=int(input_size), width=float(width),
                   groups=int(groups), lrn=bool(lrn), dropout=float(dropout), init=init,
                   seed=int(seed), dtype=dtype.name)
     rng = np.random.default_rng(seed)
@@ -106,16 +117,6 @@ def alexnet(num_classes=1000, input_size=227, width=1.0, groups=2, lrn=True, dro
     _initialise(model, init, rng)
     model.config = config
     return model
-
-
-def alexnet_from_config(config: dict) -> Sequential:
-    """Rebuild the model that ``alexnet(**config)`` built (``model.config``)."""
-    known = {"num_classes", "input_size", "width", "groups", "lrn", "dropout", "init", "seed",
-             "dtype"}
-    unknown = set(config) - known
-    if unknown:
-        raise ValueError(f"alexnet_from_config: unknown keys {sorted(unknown)}")
-    return alexnet(**config)
 
 
 def _initialise(model: Sequential, init: str, rng: np.random.Generator) -> None:

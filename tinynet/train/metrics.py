@@ -1,5 +1,8 @@
-"""Top-k accuracy and running averages."""
+"""Top-k accuracy, running sums over a pass, and the figures of a finished pass."""
+
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,18 +15,41 @@ def topk_correct(scores: np.ndarray, labels: np.ndarray, ks=(1, 5)) -> dict[int,
     """
     labels = np.asarray(labels)
     order = np.argsort(-scores, axis=1, kind="stable")
-    rank = np.argmax(order == labels[:, None], axis=1)     # position of the label
+    rank = np.argmax(order == labels[:, None], axis=1)  # position of the label
     return {k: int(np.sum(rank < min(k, scores.shape[1]))) for k in ks}
 
 
-class Meter:
-    """Sums of loss and correct counts over a stream of batches."""
+@dataclass
+class Stats:
+    """Figures of one pass over the data (training or evaluation)."""
 
-    def __init__(self):
-        self.images = 0
-        self.loss_sum = 0.0
-        self.top1 = 0
-        self.top5 = 0
+    loss: float
+    acc1: float
+    acc5: float
+    images: int
+    seconds: float
+
+    @property
+    def images_per_sec(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def top1_error(self) -> float:
+        return 1.0 - self.acc1
+
+    @property
+    def top5_error(self) -> float:
+        return 1.0 - self.acc5
+
+
+class Meter:
+    """Sums of loss and correct counts over a stream of batches, and the seconds they took."""
+
+    FIELDS = ("images", "loss_sum", "top1", "top5", "seconds")
+
+    def __init__(self, images=0, loss_sum=0.0, top1=0, top5=0, seconds=0.0):
+        self.images, self.loss_sum, self.top1, self.top5 = int(images), loss_sum, top1, top5
+        self.seconds = float(seconds)
 
     def update(self, loss: float, scores: np.ndarray, labels: np.ndarray) -> None:
         n = len(labels)
@@ -44,3 +70,12 @@ class Meter:
     @property
     def acc5(self) -> float:
         return self.top5 / max(self.images, 1)
+
+    def state_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def total(self, comm) -> Stats:
+        """The pass's figures, summed over the ranks of ``comm`` (each counted its own samples)."""
+        images, loss_sum, top1, top5 = comm.sum([self.images, self.loss_sum, self.top1, self.top5])
+        summed = Meter(images, loss_sum, top1, top5)
+        return Stats(summed.loss, summed.acc1, summed.acc5, int(images), self.seconds)

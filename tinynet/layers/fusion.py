@@ -7,7 +7,8 @@ layers stay where they were, so parameter names and state dicts do not change.
 """
 from __future__ import annotations
 
-from .layers import Conv2D, ReLU
+from .activation import ReLU
+from .conv import Conv2D
 
 
 def fuse_conv_relu(model) -> list[str]:

@@ -1,6 +1,6 @@
 """The one door to BLAS: every GEMM in the layers goes through ``matmul``.
 
-Keeping the call in one place lets ``tinynet.profile`` measure the share of a training step
+Keeping the call in one place lets ``tinynet.perf.profile`` measure the share of a training step
 spent in BLAS without touching NumPy. Never call this from inside a Numba kernel.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-#: When not None, a list that ``matmul`` appends (seconds, flops) to; set by ``tinynet.profile``.
+#: When not None, a list that ``matmul`` appends (seconds, flops) to; set by ``tinynet.perf.profile``.
 record: list | None = None
 
 

@@ -1,0 +1,227 @@
+"""Pickle-free, atomically written training checkpoints.
+
+A checkpoint is ONE uncompressed ``.npz`` file (``np.savez``) that loads with
+``np.load(path, allow_pickle=False)``. Its entries::
+
+    format          0-d str array  "tinynet-checkpoint"
+    version         0-d int array  2
+    meta.json       0-d str array  JSON object: epoch, step, best_acc1, model config, ...
+    model/<name>    the model's arrays (state dict), e.g. model/conv1.weight, model/drop6.rng
+    optim/<key>     array-valued optimizer state entries, e.g. optim/lr, optim/velocity.fc8.bias
+    optim.json      0-d str array  JSON object with the optimizer's non-array entries
+    sched/<key>     array-valued schedule state entries (usually none)
+    sched.json      0-d str array  JSON object with the schedule's non-array entries
+
+Non-array values (Python ``float``/``int``/``bool``/``None``/``str`` and lists/dicts of them) go
+through JSON, which round-trips them exactly (``inf``/``nan`` included); tuples come back as lists,
+dict keys as strings, numpy values nested in them as Python numbers/lists. Arrays -- numpy scalars
+such as ``np.float32(0.5)`` too, which come back as 0-d arrays -- keep their exact dtype and bits.
+
+Version-1 files (the previous release) are upgraded on load (``_upgrade_v1``). Writes go through
+``tinynet.train.atomic.atomic_write``: an error mid-save leaves a previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..layer import rng_state
+from .atomic import atomic_write
+
+__all__ = [
+    "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "FORMAT", "VERSION",
+]  # fmt: skip
+
+FORMAT = "tinynet-checkpoint"
+VERSION = 2
+
+_SECTIONS = (("model_state", "model"), ("optimizer_state", "optim"), ("schedule_state", "sched"))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable, not a tinynet checkpoint, or does not match."""
+
+
+@dataclass
+class Checkpoint:
+    """The contents of a checkpoint file (all arrays are in memory; the file is closed).
+
+    ``version`` is the version the file was written in; the contents have ``VERSION``'s layout."""
+
+    model_state: dict[str, np.ndarray]
+    optimizer_state: dict[str, Any]
+    schedule_state: dict[str, Any]
+    meta: dict[str, Any]
+    path: Path | None = field(default=None, compare=False)
+    version: int = VERSION
+
+
+# ---------------------------------------------------------------------------------------- save
+def _json_default(obj):
+    if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
+
+
+def _to_json(obj, what: str) -> np.ndarray:
+    try:
+        return np.array(json.dumps(obj, default=_json_default, allow_nan=True, sort_keys=True))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} is not JSON-serialisable: {exc}") from exc
+
+
+def _section_entries(state, section: str, prefix: str) -> dict[str, np.ndarray]:
+    """``{'prefix/key': array}`` for the arrays of ``state``, plus ``prefix.json`` for the rest
+    (the model section holds arrays only)."""
+    state = {} if state is None else state
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{section} must be a dict, got {type(state).__name__}")
+    entries: dict[str, np.ndarray] = {}
+    scalars: dict[str, Any] = {}
+    for key, value in state.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"{section} keys must be non-empty strings, got {key!r}")
+        if prefix == "model" or isinstance(value, (np.ndarray, np.generic)):
+            arr = np.asarray(value)
+            if arr.dtype.hasobject:
+                raise ValueError(f"{section}[{key!r}] has dtype object: not savable without pickle")
+            entries[f"{prefix}/{key}"] = arr
+        else:
+            scalars[key] = value
+    if prefix != "model":
+        entries[f"{prefix}.json"] = _to_json(scalars, section)
+    return entries
+
+
+def save_checkpoint(path, *, model_state, optimizer_state, schedule_state, meta) -> Path:
+    """Atomically write a checkpoint to ``path`` (written as given; no ``.npz`` is appended).
+
+    ``model_state`` maps names to arrays (anything ``np.asarray`` turns into a non-object array).
+    ``optimizer_state``/``schedule_state`` (dicts or None) map names to arrays/numpy scalars
+    (stored as arrays) or JSON-able Python values (stored in ``optim.json``/``sched.json``).
+    ``meta`` must be a JSON-able dict. Everything is checked and serialised before the file is
+    touched; on any error a previous checkpoint at ``path`` is left as it was. Parent
+    directories are created. Returns ``Path(path)``.
+    """
+    if not isinstance(meta, Mapping):
+        raise ValueError(f"meta must be a dict, got {type(meta).__name__}")
+    entries = {"format": np.array(FORMAT), "version": np.array(VERSION, dtype=np.int64)}
+    entries["meta.json"] = _to_json(dict(meta), "meta")
+    states = (model_state, optimizer_state, schedule_state)
+    for (section, prefix), state in zip(_SECTIONS, states, strict=True):
+        entries.update(_section_entries(state, section, prefix))
+    return atomic_write(path, lambda f: np.savez(f, **entries))
+
+
+# ---------------------------------------------------------------------------------------- load
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint` (or by version 1) without pickle.
+
+    Raises :class:`CheckpointError` (a ``ValueError``) naming the file if it is missing, not a
+    tinynet checkpoint, written by a newer version, or corrupted. Returns it all in memory."""
+    path = Path(path)
+    version, data = _read_archive(path)
+    meta = _read_json(data, "meta.json", path)
+    states = {section: _read_section(data, section, prefix, path) for section, prefix in _SECTIONS}
+    if version == 1:
+        try:
+            _upgrade_v1(states["model_state"], meta)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: cannot upgrade from version 1: {exc!r}") from exc
+    return Checkpoint(**states, meta=meta, path=path, version=version)
+
+
+def _read_archive(path: Path) -> tuple[int, dict[str, np.ndarray]]:
+    """The file's format version and all its entries, read into memory."""
+    if not path.is_file():
+        problem = "is not a regular file" if path.exists() else "does not exist"
+        raise CheckpointError(f"checkpoint {path} {problem}")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"{path} is not a tinynet checkpoint: not an .npz (zip) archive, or it is truncated"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            version = _check_header(path, npz)
+            return version, {key: npz[key] for key in npz.files}
+    except CheckpointError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CheckpointError(f"{path} is corrupted or unreadable: {exc!r}") from exc
+
+
+def _check_header(path: Path, npz) -> int:
+    """The version of a tinynet checkpoint this tinynet can read, or a CheckpointError."""
+    fmt = npz["format"] if "format" in npz.files else None
+    if fmt is None or fmt.shape != () or fmt.dtype.kind != "U" or str(fmt) != FORMAT:
+        found = f"entries {sorted(npz.files)[:10]}" if fmt is None else f"'format' entry {fmt!r}"
+        raise CheckpointError(
+            f"{path} is not a tinynet checkpoint: expected a 'format' marker {FORMAT!r}, "
+            f"found {found}"
+        )
+    version = npz["version"] if "version" in npz.files else None
+    if version is None or version.shape != () or version.dtype.kind not in "iu" or version < 1:
+        raise CheckpointError(f"{path}: missing or invalid checkpoint version entry {version!r}")
+    if int(version) > VERSION:
+        raise CheckpointError(
+            f"{path} is checkpoint format version {int(version)}, written by a newer tinynet; "
+            f"this tinynet reads versions up to {VERSION}"
+        )
+    return int(version)
+
+
+def _read_json(data: dict, key: str, path: Path) -> dict:
+    if key not in data:
+        raise CheckpointError(f"{path}: tinynet checkpoint without {key!r}")
+    try:
+        obj = json.loads(str(data[key].item()))
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: entry {key!r} is not valid JSON ({exc})") from exc
+    if not isinstance(obj, dict):
+        kind = type(obj).__name__
+        raise CheckpointError(f"{path}: entry {key!r} must hold a JSON object, got {kind}")
+    return obj
+
+
+def _read_section(data: dict, section: str, prefix: str, path: Path) -> dict[str, Any]:
+    """The ``prefix/*`` arrays, merged with the ``prefix.json`` values (except for the model)."""
+    start = prefix + "/"
+    state: dict[str, Any] = {k[len(start) :]: v for k, v in data.items() if k.startswith(start)}
+    if prefix == "model":
+        return state
+    scalars = _read_json(data, prefix + ".json", path)
+    clash = sorted(set(scalars) & set(state))
+    if clash:
+        raise CheckpointError(
+            f"{path}: {section} keys {clash} are stored both as arrays and in {prefix}.json"
+        )
+    return {**state, **scalars}
+
+
+def _upgrade_v1(model_state: dict, meta: dict) -> None:
+    """Bring a version-1 checkpoint's contents to version 2's layout, in place: dropout generator
+    states move from ``meta["rng"]`` into the model state, ``meta["plateau_watch"]`` becomes
+    ``meta["callbacks"]["StallWarning"]``, ``meta["extra"]["samples_done"]`` (samples) becomes
+    ``meta["epoch_step"]`` (batches), and ``meta["epoch_meter"]`` is None."""
+    generator = np.random.Generator(np.random.PCG64())
+    for layer_name, state in meta.pop("rng", {}).items():
+        generator.bit_generator.state = state
+        model_state[f"{layer_name}.rng"] = rng_state(generator)
+    if "plateau_watch" in meta:
+        meta["callbacks"] = {"StallWarning": meta.pop("plateau_watch")}
+    extra = meta.get("extra") or {}
+    samples_done = int(extra.pop("samples_done", 0))
+    meta["epoch_step"] = -(-samples_done // int(extra["batch_size"])) if samples_done else 0
+    meta["epoch_meter"] = None
