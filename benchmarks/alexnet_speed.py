@@ -10,13 +10,12 @@ Configurations: "paper" (groups=2 + LRN, the 2012 network) and "plain" (groups=1
 A training step is forward + loss + backward + SGD(momentum 0.9, weight decay 5e-4) step.
 PyTorch is optional: without it only tinynet's figures are printed.
 """
+
 from __future__ import annotations
 
 import os
 
 ORIGINAL_ENV = dict(os.environ)  # PyTorch's runs get this: without tinynet's thread defaults
-
-import tinynet  # noqa: E402,F401  first, so OpenBLAS sees tinynet's defaults, as in examples/alexnet.py
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -31,6 +30,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+import tinynet  # noqa: E402,F401  first, so OpenBLAS sees tinynet's defaults, as in examples/alexnet.py
+
 HERE = Path(__file__).resolve()
 CONFIGS = {"paper": dict(groups=2, lrn=True), "plain": dict(groups=1, lrn=False)}
 SIZE, CLASSES = 227, 1000
@@ -38,11 +39,12 @@ SIZE, CLASSES = 227, 1000
 
 # -- the two frameworks -----------------------------------------------------------------------
 
-def tinynet_runner(config, batch):
-    from tinynet.perf.memory import retain_freed_memory
-    from tinynet.layers import SoftmaxCrossEntropy
 
-    retain_freed_memory()                  # as examples/alexnet.py does
+def tinynet_runner(config, batch):
+    from tinynet.layers import SoftmaxCrossEntropy
+    from tinynet.perf.memory import retain_freed_memory
+
+    retain_freed_memory()  # as examples/alexnet.py does
     from tinynet.models import alexnet
     from tinynet.optim import SGD
 
@@ -72,14 +74,30 @@ def torch_model(config):
     g, lrn = CONFIGS[config]["groups"], CONFIGS[config]["lrn"]
     norm = (lambda: [nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0)]) if lrn else (lambda: [])
     return nn.Sequential(
-        nn.Conv2d(3, 96, 11, 4), nn.ReLU(inplace=True), *norm(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(96, 256, 5, padding=2, groups=g), nn.ReLU(inplace=True), *norm(),
+        nn.Conv2d(3, 96, 11, 4),
+        nn.ReLU(inplace=True),
+        *norm(),
         nn.MaxPool2d(3, 2),
-        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(384, 384, 3, padding=1, groups=g), nn.ReLU(inplace=True),
-        nn.Conv2d(384, 256, 3, padding=1, groups=g), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-        nn.Flatten(), nn.Linear(9216, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
-        nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(4096, CLASSES))
+        nn.Conv2d(96, 256, 5, padding=2, groups=g),
+        nn.ReLU(inplace=True),
+        *norm(),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 384, 3, padding=1, groups=g),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, 3, padding=1, groups=g),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+        nn.Flatten(),
+        nn.Linear(9216, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.5),
+        nn.Linear(4096, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.5),
+        nn.Linear(4096, CLASSES),
+    )
 
 
 def torch_runner(config, batch):
@@ -109,6 +127,7 @@ def torch_runner(config, batch):
 
 def threads() -> int:
     import numba
+
     return numba.config.NUMBA_NUM_THREADS
 
 
@@ -116,6 +135,7 @@ def child(framework, config, batch, warmup, steps, infer_steps):
     """Runs in a subprocess: prints one JSON line with this framework's figures."""
     if framework == "torch":
         import torch
+
         torch.set_num_threads(threads())
         train_step, infer_step = torch_runner(config, batch)
     else:
@@ -127,13 +147,21 @@ def child(framework, config, batch, warmup, steps, infer_steps):
     peak_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
     infer_step()
     infer = [_timed(infer_step) for _ in range(infer_steps)]
-    print(json.dumps({
-        "train_img_s": batch / statistics.median(times), "train_step_s": times,
-        "infer_img_s": batch / statistics.median(infer), "first_step_s": first,
-        "peak_rss_mib": peak_train}))
+    print(
+        json.dumps(
+            {
+                "train_img_s": batch / statistics.median(times),
+                "train_step_s": times,
+                "infer_img_s": batch / statistics.median(infer),
+                "first_step_s": first,
+                "peak_rss_mib": peak_train,
+            }
+        )
+    )
 
 
 # -- tinynet-only measurements ----------------------------------------------------------------
+
 
 def layer_breakdown(config, batch, steps):
     """Per-layer forward/backward ms and GEMM share of a tinynet training step."""
@@ -143,13 +171,13 @@ def layer_breakdown(config, batch, steps):
     from tinynet.perf.memory import retain_freed_memory
     from tinynet.perf.profile import StepProfile, profile_step
 
-    retain_freed_memory()                  # as in the timed runs
+    retain_freed_memory()  # as in the timed runs
     model = alexnet(num_classes=CLASSES, input_size=SIZE, init="caffe", **CONFIGS[config])
     opt = SGD(model.named_parameters(), lr=0.001)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32)
     y = rng.integers(0, CLASSES, batch)
-    profile_step(model, SoftmaxCrossEntropy(), x, y, opt)          # warm-up
+    profile_step(model, SoftmaxCrossEntropy(), x, y, opt)  # warm-up
     prof = StepProfile()
     for _ in range(steps):
         profile_step(model, SoftmaxCrossEntropy(), x, y, opt, prof)
@@ -169,12 +197,14 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-STARTUP = ("import time; t=time.perf_counter(); import numpy as np; "
-           "from tinynet.models import alexnet; from tinynet.layers import SoftmaxCrossEntropy; "
-           "from tinynet.optim import SGD; m=alexnet(num_classes=10, input_size=67, width=0.25); "
-           "o=SGD(m.named_parameters()); l=SoftmaxCrossEntropy(); "
-           "x=np.zeros((4,3,67,67),np.float32); l.forward(m.forward(x), np.zeros(4,int)); "
-           "m.backward(l.backward()); o.step(); print(time.perf_counter()-t)")
+STARTUP = (
+    "import time; t=time.perf_counter(); import numpy as np; "
+    "from tinynet.models import alexnet; from tinynet.layers import SoftmaxCrossEntropy; "
+    "from tinynet.optim import SGD; m=alexnet(num_classes=10, input_size=67, width=0.25); "
+    "o=SGD(m.named_parameters()); l=SoftmaxCrossEntropy(); "
+    "x=np.zeros((4,3,67,67),np.float32); l.forward(m.forward(x), np.zeros(4,int)); "
+    "m.backward(l.backward()); o.step(); print(time.perf_counter()-t)"
+)
 
 
 def startup_seconds(cache_dir) -> float:
@@ -187,10 +217,22 @@ def startup_seconds(cache_dir) -> float:
 
 # -- orchestration ----------------------------------------------------------------------------
 
+
 def run_child(framework, config, batch, args):
-    cmd = [sys.executable, str(HERE), "--child", framework, config, str(batch),
-           "--warmup", str(args.warmup), "--steps", str(args.steps),
-           "--infer-steps", str(args.infer_steps)]
+    cmd = [
+        sys.executable,
+        str(HERE),
+        "--child",
+        framework,
+        config,
+        str(batch),
+        "--warmup",
+        str(args.warmup),
+        "--steps",
+        str(args.steps),
+        "--infer-steps",
+        str(args.infer_steps),
+    ]
     env = ORIGINAL_ENV if framework == "torch" else None
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
@@ -202,16 +244,33 @@ def machine():
     import numba
     from threadpoolctl import threadpool_info
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    blas = [f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
-            f"{i['num_threads']} threads" for i in threadpool_info() if i["user_api"] == "blas"]
-    info = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cores": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "numba_threads": threads(), "blas": blas,
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    blas = [
+        f"{i['internal_api']} {i.get('version')} {i.get('architecture')} {i['num_threads']} threads"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    info = {
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "numba_threads": threads(),
+        "blas": blas,
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+    }
     try:
         import torch
+
         info["torch"] = torch.__version__
     except ImportError:
         info["torch"] = None
@@ -228,8 +287,9 @@ def main(argv=None):
     p.add_argument("--infer-steps", type=int, default=5)
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--json", default=None, help="write the results here as JSON")
-    p.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "CONFIG", "BATCH"),
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--child", nargs=3, metavar=("FRAMEWORK", "CONFIG", "BATCH"), help=argparse.SUPPRESS
+    )
     args = p.parse_args(argv)
     if args.child:
         fw, config, batch = args.child
@@ -240,16 +300,22 @@ def main(argv=None):
     if not args.no_torch and not args.quick:
         try:
             import torch  # noqa: F401
+
             frameworks.append("torch")
         except ImportError:
             print("torch is not installed: measuring tinynet alone")
     info = machine()
     print(json.dumps(info, indent=1))
     if info["OPENBLAS_CORETYPE"]:
-        print(f"note: OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']} forces an older BLAS kernel; "
-              "unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE to measure the machine's own")
-    results = {"machine": info, "runs": [], "command": " ".join([Path(sys.argv[0]).name,
-                                                                    *sys.argv[1:]])}
+        print(
+            f"note: OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']} forces an older BLAS kernel; "
+            "unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE to measure the machine's own"
+        )
+    results = {
+        "machine": info,
+        "runs": [],
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
     results["sgemm_gflops"] = sgemm_ceiling(1024 if args.quick else 3072)
     print(f"sgemm ceiling: {results['sgemm_gflops']:.0f} GFLOP/s")
     for config in args.configs:
@@ -257,9 +323,12 @@ def main(argv=None):
             row = {"config": config, "batch": batch}
             for fw in frameworks:
                 row[fw] = run_child(fw, config, batch, args)
-                print(f"{config:<6} batch {batch:<4} {fw:<8} train {row[fw]['train_img_s']:6.1f} "
-                      f"img/s  infer {row[fw]['infer_img_s']:6.1f} img/s  peak "
-                      f"{row[fw]['peak_rss_mib']:6.0f} MiB", flush=True)
+                print(
+                    f"{config:<6} batch {batch:<4} {fw:<8} train {row[fw]['train_img_s']:6.1f} "
+                    f"img/s  infer {row[fw]['infer_img_s']:6.1f} img/s  peak "
+                    f"{row[fw]['peak_rss_mib']:6.0f} MiB",
+                    flush=True,
+                )
             results["runs"].append(row)
     print_table(results, frameworks)
     biggest = max(args.batches)
@@ -269,31 +338,47 @@ def main(argv=None):
         gemm_rate = prof.gemm_flops / prof.gemm / 1e9
         overall = prof.gemm_flops / (prof.total / prof.steps) / 1e9 / prof.steps
         print(f"\ntinynet per-layer breakdown, {config}, batch {biggest}:\n{prof.table()}")
-        print(f"GEMM {gemm_rate:.0f} GFLOP/s inside GEMM, {overall:.0f} GFLOP/s over the whole "
-              f"step, against a {results['sgemm_gflops']:.0f} GFLOP/s sgemm ceiling")
+        print(
+            f"GEMM {gemm_rate:.0f} GFLOP/s inside GEMM, {overall:.0f} GFLOP/s over the whole "
+            f"step, against a {results['sgemm_gflops']:.0f} GFLOP/s sgemm ceiling"
+        )
         results["layers"][config] = {
-            "gemm_share": prof.gemm / prof.total, "gemm_gflops": gemm_rate,
+            "gemm_share": prof.gemm / prof.total,
+            "gemm_gflops": gemm_rate,
             "step_gflops": overall,
-            "per_layer_ms": {n: [t.forward / prof.steps * 1e3, t.backward / prof.steps * 1e3,
-                                 t.gemm / prof.steps * 1e3] for n, t in prof.layers.items()}}
+            "per_layer_ms": {
+                n: [
+                    t.forward / prof.steps * 1e3,
+                    t.backward / prof.steps * 1e3,
+                    t.gemm / prof.steps * 1e3,
+                ]
+                for n, t in prof.layers.items()
+            },
+        }
     with tempfile.TemporaryDirectory() as cache:
         if args.quick:
             results["startup_warm_s"] = startup_seconds(cache)
-            print(f"\nimport + first step (first run, cache {cache}): "
-                  f"{results['startup_warm_s']:.1f} s")
+            print(
+                f"\nimport + first step (first run, cache {cache}): "
+                f"{results['startup_warm_s']:.1f} s"
+            )
         else:
             results["compile_cold_s"] = startup_seconds(cache)
             results["startup_warm_s"] = startup_seconds(cache)
-            print(f"\nimport + first step of a small AlexNet: cold Numba cache "
-                  f"{results['compile_cold_s']:.1f} s, warm cache {results['startup_warm_s']:.1f} s")
+            print(
+                f"\nimport + first step of a small AlexNet: cold Numba cache "
+                f"{results['compile_cold_s']:.1f} s, warm cache {results['startup_warm_s']:.1f} s"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
         print(f"results written to {args.json}")
 
 
 def print_table(results, frameworks):
-    print(f"\n{'config':<7}{'batch':>6} | {'train img/s':>22} | {'infer img/s':>22} | "
-          f"{'peak MiB':>20}")
+    print(
+        f"\n{'config':<7}{'batch':>6} | {'train img/s':>22} | {'infer img/s':>22} | "
+        f"{'peak MiB':>20}"
+    )
     for row in results["runs"]:
         cells = []
         for key in ("train_img_s", "infer_img_s", "peak_rss_mib"):

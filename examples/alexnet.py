@@ -8,11 +8,12 @@
 
 Run with --help for every option. The logic lives in ``tinynet.cli``.
 """
+
 import sys
 
 from tinynet.cli import main
 from tinynet.perf.memory import retain_freed_memory
 
 if __name__ == "__main__":
-    retain_freed_memory()   # reuse each step's large arrays instead of re-faulting them
+    retain_freed_memory()  # reuse each step's large arrays instead of re-faulting them
     sys.exit(main())

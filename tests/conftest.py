@@ -6,7 +6,9 @@ from hypothesis import HealthCheck, settings
 
 # Numba compiles each kernel once per dtype; the first example can be slow, so no deadline.
 settings.register_profile(
-    "default", max_examples=25, deadline=None,
+    "default",
+    max_examples=25,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("thorough", max_examples=300, deadline=None)

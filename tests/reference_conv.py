@@ -1,4 +1,5 @@
 """A direct (loop) convolution that shares no code with tinynet, used as ground truth."""
+
 import numpy as np
 
 
@@ -15,7 +16,7 @@ def conv2d_direct(x, w, b, stride, padding, groups):
         g = oc // og
         for i in range(oh):
             for j in range(ow):
-                patch = xp[:, g * cg:(g + 1) * cg, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                patch = xp[:, g * cg : (g + 1) * cg, i * sh : i * sh + kh, j * sw : j * sw + kw]
                 y[:, oc, i, j] = np.tensordot(patch, w[oc], axes=([1, 2, 3], [0, 1, 2])) + b[oc]
     return y
 
@@ -33,9 +34,13 @@ def conv2d_direct_backward(x, w, dy, stride, padding, groups):
         g = oc // og
         for i in range(dy.shape[2]):
             for j in range(dy.shape[3]):
-                window = (slice(None), slice(g * cg, (g + 1) * cg),
-                          slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw))
+                window = (
+                    slice(None),
+                    slice(g * cg, (g + 1) * cg),
+                    slice(i * sh, i * sh + kh),
+                    slice(j * sw, j * sw + kw),
+                )
                 d = dy[:, oc, i, j][:, None, None, None]
                 dw[oc] += np.sum(xp[window] * d, axis=0)
                 dxp[window] += w[oc][None] * d
-    return dxp[:, :, ph:ph + h, pw:pw + wd], dw, dy.sum(axis=(0, 2, 3))
+    return dxp[:, :, ph : ph + h, pw : pw + wd], dw, dy.sum(axis=(0, 2, 3))

@@ -1,4 +1,5 @@
 """Optional: agreement with PyTorch where it is installed (skipped otherwise)."""
+
 import numpy as np
 import pytest
 
@@ -29,5 +30,6 @@ def test_conv_and_pool_match_torch(rng):
         tconv.bias.copy_(torch.tensor(conv.params["bias"]))
     np.testing.assert_allclose(conv.forward(x), tconv(torch.tensor(x)).detach().numpy(), atol=1e-12)
     pool = MaxPool2D(3, 2, 1)
-    np.testing.assert_array_equal(pool.forward(x),
-                                  torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, 1).numpy())
+    np.testing.assert_array_equal(
+        pool.forward(x), torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, 1).numpy()
+    )

@@ -1,13 +1,36 @@
 """The AlexNet builder: geometry, parameter counts, init presets."""
+
 import numpy as np
 import pytest
 
 from tinynet.layers import Dropout, LocalResponseNorm
 from tinynet.models import MIN_INPUT_SIZE, alexnet, from_config
 
-PAPER_ORDER = ["conv1", "relu1", "norm1", "pool1", "conv2", "relu2", "norm2", "pool2", "conv3",
-               "relu3", "conv4", "relu4", "conv5", "relu5", "pool5", "flatten", "fc6", "relu6",
-               "drop6", "fc7", "relu7", "drop7", "fc8"]
+PAPER_ORDER = [
+    "conv1",
+    "relu1",
+    "norm1",
+    "pool1",
+    "conv2",
+    "relu2",
+    "norm2",
+    "pool2",
+    "conv3",
+    "relu3",
+    "conv4",
+    "relu4",
+    "conv5",
+    "relu5",
+    "pool5",
+    "flatten",
+    "fc6",
+    "relu6",
+    "drop6",
+    "fc7",
+    "relu7",
+    "drop7",
+    "fc8",
+]
 
 
 @pytest.mark.parametrize("groups,count", [(2, 60_965_224), (1, 62_378_344)])
@@ -46,16 +69,22 @@ def test_width_scales_channels_and_fc():
 
 
 def test_bad_arguments():
-    for kwargs, msg in [({"init": "xavier"}, "init must be one of"), ({"groups": 3}, "groups"),
-                        ({"width": 0}, "width"), ({"dropout": 1.0}, "dropout"),
-                        ({"num_classes": 0}, "num_classes")]:
+    for kwargs, msg in [
+        ({"init": "xavier"}, "init must be one of"),
+        ({"groups": 3}, "groups"),
+        ({"width": 0}, "width"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"num_classes": 0}, "num_classes"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             alexnet(**kwargs)
 
 
 def _stats(model):
-    return {name: (float(p.mean()), float(p.std()), np.unique(p))
-            for name, p, _ in model.named_parameters()}
+    return {
+        name: (float(p.mean()), float(p.std()), np.unique(p))
+        for name, p, _ in model.named_parameters()
+    }
 
 
 POSITIVE = ("conv2", "conv4", "conv5", "fc6", "fc7")
@@ -92,8 +121,9 @@ def test_he_init():
 def test_seed_determines_weights_and_config_rebuilds():
     a, b = alexnet(width=0.25, seed=3), alexnet(width=0.25, seed=3)
     c = from_config(a.config)
-    for (n, p, _), (_, q, _), (_, r, _) in zip(a.named_parameters(), b.named_parameters(),
-                                               c.named_parameters()):
+    for (n, p, _), (_, q, _), (_, r, _) in zip(
+        a.named_parameters(), b.named_parameters(), c.named_parameters()
+    ):
         np.testing.assert_array_equal(p, q, err_msg=n)
         np.testing.assert_array_equal(p, r, err_msg=n)
     d = alexnet(width=0.25, seed=4)
@@ -104,7 +134,7 @@ def test_layer_types():
     model = alexnet(width=0.25)
     assert isinstance(model["norm1"], LocalResponseNorm) and model["norm1"].k == 2.0
     assert isinstance(model["drop6"], Dropout) and model["drop6"].p == 0.5
-    assert model["conv1"].input_grad is False       # the image needs no gradient
+    assert model["conv1"].input_grad is False  # the image needs no gradient
 
 
 def test_summary_lists_every_layer():

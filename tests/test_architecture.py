@@ -85,4 +85,6 @@ def test_imports_follow_the_layers(path):
         elif mine in ENGINE:
             top = module.split(".")[0]
             stdlib = top in __import__("sys").stdlib_module_names or top == "__future__"
-            assert stdlib or top in ENGINE_THIRD_PARTY, f"{path.name}:{line}: the engine imports {top}"
+            assert stdlib or top in ENGINE_THIRD_PARTY, (
+                f"{path.name}:{line}: the engine imports {top}"
+            )

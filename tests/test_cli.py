@@ -1,4 +1,5 @@
 """examples/alexnet.py end to end: outputs, resume, predict, user mistakes, Ctrl-C."""
+
 import csv
 import os
 import signal
@@ -16,6 +17,8 @@ from tinynet.train import Trainer
 from .toy_data import COLOURS, colour_image, write_colour_folders
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
 @pytest.fixture(scope="module")
 def colours(tmp_path_factory):
     """train/ and val/ with three colour classes: learnable in a few steps."""
@@ -26,8 +29,21 @@ def run(*argv):
     return main([str(a) for a in argv])
 
 
-TINY = ("--image-size", 67, "--width", 0.125, "-b", 6, "-j", 0, "--no-progress", "--init", "he",
-        "--lr", 0.01)
+TINY = (
+    "--image-size",
+    67,
+    "--width",
+    0.125,
+    "-b",
+    6,
+    "-j",
+    0,
+    "--no-progress",
+    "--init",
+    "he",
+    "--lr",
+    0.01,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +58,27 @@ def test_training_writes_every_output(trained):
         assert (trained / name).is_file(), name
     rows = list(csv.DictReader(open(trained / "metrics.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2"]
-    assert set(rows[0]) == {"epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1",
-                            "val_top5", "seconds", "images_per_sec"}
+    assert set(rows[0]) == {
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_top1",
+        "val_loss",
+        "val_top1",
+        "val_top5",
+        "seconds",
+        "images_per_sec",
+    }
     try:
         import matplotlib  # noqa: F401
+
         assert (trained / "curves.png").stat().st_size > 1000
     except ImportError:
         pass
-    assert not list(trained.glob(".*.tmp"))                       # nothing half-written
+    assert not list(trained.glob(".*.tmp"))  # nothing half-written
     umask = os.umask(0)
     os.umask(umask)
-    mode = (trained / "metrics.csv").stat().st_mode & 0o777       # an ordinary file, not 0600
+    mode = (trained / "metrics.csv").stat().st_mode & 0o777  # an ordinary file, not 0600
     assert mode == 0o666 & ~umask
 
 
@@ -60,13 +86,15 @@ def test_resume_continues_from_the_checkpoint(trained, colours, tmp_path, capsys
     out = tmp_path / "resumed"
     out.mkdir()
     (out / "seed.npz").write_bytes((trained / "checkpoint.npz").read_bytes())
-    assert run("--data", colours, "--output", out, "--epochs", 3, "--resume", out / "seed.npz",
-               *TINY) == 0
+    assert (
+        run("--data", colours, "--output", out, "--epochs", 3, "--resume", out / "seed.npz", *TINY)
+        == 0
+    )
     text = capsys.readouterr().out
     assert "resuming" in text and "at epoch 3" in text and "epoch 3/3" in text
     assert "epoch 1/3" not in text
     rows = list(csv.DictReader(open(out / "metrics.csv")))
-    assert [r["epoch"] for r in rows] == ["1", "2", "3"]          # history carried over
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]  # history carried over
     assert Trainer.load(out / "checkpoint.npz").epoch == 3
 
 
@@ -75,8 +103,7 @@ def test_evaluate_and_predict(trained, colours, capsys, tmp_path):
     out = tmp_path / "longer"
     assert run("--data", colours, "--output", out, "--epochs", 8, *TINY) == 0
     capsys.readouterr()
-    assert run("--data", colours, "-e", "--resume", out / "best.npz", "-j", 0,
-               "--no-progress") == 0
+    assert run("--data", colours, "-e", "--resume", out / "best.npz", "-j", 0, "--no-progress") == 0
     assert "top-1" in capsys.readouterr().out
     rng = np.random.default_rng(99)
     paths = []
@@ -87,19 +114,22 @@ def test_evaluate_and_predict(trained, colours, capsys, tmp_path):
     text = capsys.readouterr().out.splitlines()
     for name, path in zip(COLOURS, paths):
         i = text.index(str(path))
-        assert text[i + 1].split()[-1] == name, text[i:i + 4]     # top-1 is the right class
-        assert len(text[i + 1:i + 4]) == 3
+        assert text[i + 1].split()[-1] == name, text[i : i + 4]  # top-1 is the right class
+        assert len(text[i + 1 : i + 4]) == 3
 
 
-@pytest.mark.parametrize("argv,message", [
-    (("--data", "/no/such/dir"), "/no/such/dir"),
-    (("--data", ".", "--init", "xavier"), "invalid choice: 'xavier'"),
-    (("--data", ".", "-e"), "--evaluate needs a model: add --resume"),
-    (("--predict", "x.jpg"), "--predict needs a model"),
-    ((), "give a dataset with --data DIR"),
-    (("--data", ".", "--image-size", "50"), "minimum is 67"),
-    (("--data", ".", "--epochs", "0"), "--epochs"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (("--data", "/no/such/dir"), "/no/such/dir"),
+        (("--data", ".", "--init", "xavier"), "invalid choice: 'xavier'"),
+        (("--data", ".", "-e"), "--evaluate needs a model: add --resume"),
+        (("--predict", "x.jpg"), "--predict needs a model"),
+        ((), "give a dataset with --data DIR"),
+        (("--data", ".", "--image-size", "50"), "minimum is 67"),
+        (("--data", ".", "--epochs", "0"), "--epochs"),
+    ],
+)
 def test_user_mistakes_give_one_line(argv, message, capsys):
     assert main(list(argv)) == 2
     err = capsys.readouterr().err
@@ -132,26 +162,64 @@ def test_not_a_checkpoint_is_refused(colours, tmp_path, capsys):
 
 
 def test_help_documents_every_flag():
-    text = subprocess.run([sys.executable, str(ROOT / "examples" / "alexnet.py"), "--help"],
-                          capture_output=True, text=True, check=True).stdout
-    for flag in ("--data", "--epochs", "--batch-size", "--lr", "--momentum", "--weight-decay",
-                 "--workers", "--seed", "--image-size", "--width", "--groups", "--no-lrn",
-                 "--init", "--schedule", "--output", "--resume", "--evaluate", "--ten-crop",
-                 "--predict", "--demo"):
+    text = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "alexnet.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for flag in (
+        "--data",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--momentum",
+        "--weight-decay",
+        "--workers",
+        "--seed",
+        "--image-size",
+        "--width",
+        "--groups",
+        "--no-lrn",
+        "--init",
+        "--schedule",
+        "--output",
+        "--resume",
+        "--evaluate",
+        "--ten-crop",
+        "--predict",
+        "--demo",
+    ):
         assert flag in text, flag
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_saves_a_loadable_checkpoint(colours, tmp_path):
     out = tmp_path / "interrupted"
-    cmd = [sys.executable, str(ROOT / "examples" / "alexnet.py"), "--data", str(colours),
-           "--output", str(out), "--epochs", "50", "--image-size", "67", "--width", "0.125",
-           "-b", "2", "-j", "1", "--no-progress"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "examples" / "alexnet.py"),
+        "--data",
+        str(colours),
+        "--output",
+        str(out),
+        "--epochs",
+        "50",
+        "--image-size",
+        "67",
+        "--width",
+        "0.125",
+        "-b",
+        "2",
+        "-j",
+        "1",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
         while not (out / "metrics.csv").exists() and time.time() < deadline:
-            time.sleep(0.2)           # wait for the first epoch, so we interrupt mid-training
+            time.sleep(0.2)  # wait for the first epoch, so we interrupt mid-training
         assert (out / "metrics.csv").exists(), proc.stderr.read() if proc.poll() else "timeout"
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)

@@ -4,6 +4,7 @@
 The MPI tests launch ``mpiexec -n 2 python -m tests.test_dist WORKER ...`` (this module is its own
 worker, see the bottom) and are skipped when mpi4py or a launcher is missing.
 """
+
 import csv
 import json
 import os
@@ -22,8 +23,15 @@ from hypothesis import strategies as st
 from tinynet import dist
 from tinynet.cli import main
 from tinynet.cli.args import UsageError, parse_args
-from tinynet.dist import (LOCAL, FlatBuffer, GradientSync, LocalComm, eval_shard,
-                          local_batch_size, train_shard)
+from tinynet.dist import (
+    LOCAL,
+    FlatBuffer,
+    GradientSync,
+    LocalComm,
+    eval_shard,
+    local_batch_size,
+    train_shard,
+)
 from tinynet.models import alexnet
 from tinynet.train import Trainer
 
@@ -44,7 +52,7 @@ def test_flat_buffer_packs_and_unpacks_in_place():
     flat[:-1] *= 2
     buf.unpack()
     for a, k in zip(arrays, keep):
-        assert a is k                                    # the same objects, changed in place
+        assert a is k  # the same objects, changed in place
     np.testing.assert_array_equal(np.concatenate([a.ravel() for a in arrays]), flat[:-1])
     with pytest.raises(ValueError, match="several dtypes"):
         FlatBuffer([np.zeros(2, np.float32), np.zeros(2, np.float64)])
@@ -66,8 +74,10 @@ class TwoRanks(LocalComm):
 def test_gradient_sync_averages_the_gradients_and_the_loss():
     rng = np.random.default_rng(1)
     grads = [rng.standard_normal(shape).astype(np.float32) for shape in ((3, 2), (3,))]
-    params = [("a.weight", np.zeros((3, 2), np.float32), grads[0]),
-              ("a.bias", np.zeros(3, np.float32), grads[1])]
+    params = [
+        ("a.weight", np.zeros((3, 2), np.float32), grads[0]),
+        ("a.bias", np.zeros(3, np.float32), grads[1]),
+    ]
     mine = [g.copy() for _, _, g in params]
     theirs = np.concatenate([rng.standard_normal(9), [3.0]]).astype(np.float32)
     sync = GradientSync(params, TwoRanks(theirs))
@@ -82,7 +92,7 @@ def test_local_communicator_is_the_identity():
     assert LOCAL.allreduce_sum(buf) is buf and LOCAL.bcast(buf) is buf
     np.testing.assert_array_equal(buf, np.arange(4.0))
     assert LOCAL.agree_signal(None) is None and LOCAL.agree_signal("SIGTERM") == "SIGTERM"
-    assert dist.world() is LOCAL                  # pytest is not started by an MPI launcher
+    assert dist.world() is LOCAL  # pytest is not started by an MPI launcher
 
 
 def test_launcher_variables():
@@ -90,15 +100,15 @@ def test_launcher_variables():
     assert dist.launched_size({"PMI_SIZE": "4", "PMI_RANK": "2"}) == 4
     assert dist.launched_rank({"PMI_SIZE": "4", "PMI_RANK": "2"}) == 2
     assert dist.launched_size({"OMPI_COMM_WORLD_SIZE": "2"}) == 2
-    assert dist.launched_size({"PMIX_RANK": "0"}) == 0          # launched; size unknown
+    assert dist.launched_size({"PMIX_RANK": "0"}) == 0  # launched; size unknown
     assert dist.local_size({"PMI_SIZE": "4", "MPI_LOCALNRANKS": "2"}) == 2
-    assert dist.local_size({"SLURM_NTASKS_PER_NODE": "4"}) == 1        # not launched by MPI
+    assert dist.local_size({"SLURM_NTASKS_PER_NODE": "4"}) == 1  # not launched by MPI
 
 
 def test_under_a_launcher_without_mpi4py_one_clear_line(monkeypatch, capsys):
     monkeypatch.setenv("PMI_SIZE", "2")
     monkeypatch.setenv("PMI_RANK", "0")
-    monkeypatch.setitem(sys.modules, "mpi4py", None)         # import mpi4py fails
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py fails
     monkeypatch.setattr(dist.comm, "_world", None)
     assert main(["--data", "nowhere"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -106,26 +116,25 @@ def test_under_a_launcher_without_mpi4py_one_clear_line(monkeypatch, capsys):
     monkeypatch.setattr(dist.comm, "_world", None)
 
 
-@given(n=st.integers(0, 60), batch=st.integers(1, 12), size=st.sampled_from([1, 2, 3, 4]),
-       skip=st.integers(0, 20))
-def test_shards_rebuild_the_single_process_batches(n, batch, size, skip):
+@given(n=st.integers(0, 60), batch=st.integers(1, 12), size=st.sampled_from([1, 2, 3, 4]))
+def test_shards_rebuild_the_single_process_batches(n, batch, size):
     batch *= size
     order = np.random.default_rng(n).permutation(n)
     local = local_batch_size(batch, size)
-    shards = [train_shard(order, batch, r, size, skip) for r in range(size)]
-    assert len({len(s) for s in shards}) == 1                 # the same number of steps
-    one = order[skip:]
-    for k in range(0, len(shards[0]), local):                 # global batch k, rank by rank
-        joined = np.concatenate([s[k:k + local] for s in shards])
+    shards = [train_shard(order, batch, r, size) for r in range(size)]
+    assert len({len(s) for s in shards}) == 1  # the same number of steps
+    one = order
+    for k in range(0, len(shards[0]), local):  # global batch k, rank by rank
+        joined = np.concatenate([s[k : k + local] for s in shards])
         start = k * size
-        expected = one[start:start + batch]
+        expected = one[start : start + batch]
         if len(joined) == len(expected):
             np.testing.assert_array_equal(joined, expected)
-        else:                                                 # the tail: (m // N) * N of m
+        else:  # the tail: (m // N) * N of m
             assert len(expected) < batch and len(joined) == len(expected) - len(expected) % size
-            np.testing.assert_array_equal(joined, expected[:len(joined)])
+            np.testing.assert_array_equal(joined, expected[: len(joined)])
     assert len(np.concatenate(shards)) == len(one) - dist.dropped_per_epoch(len(one), batch, size)
-    np.testing.assert_array_equal(train_shard(order, batch, 0, 1, skip), one)
+    np.testing.assert_array_equal(train_shard(order, batch, 0, 1), one)
 
 
 def test_eval_shards_cover_the_set_once():
@@ -160,7 +169,7 @@ def _launcher():
     text = version.stdout + version.stderr
     if "Open MPI" in text or "OpenRTE" in text:
         flags = ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
-    else:                                   # MPICH's Hydra: plain processes on this machine
+    else:  # MPICH's Hydra: plain processes on this machine
         flags = ["-launcher", "fork"] if "HYDRA" in text.upper() else []
     return [exe] + flags
 
@@ -171,11 +180,14 @@ needs_mpi = pytest.mark.skipif(LAUNCHER is None, reason="mpi4py or mpiexec is no
 
 def mpirun(n, *argv, timeout=120):
     """Run ``python -m tests.test_dist ARGV`` (or ``examples/alexnet.py``) on n processes."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     cmd = LAUNCHER + ["-n", str(n), sys.executable] + [str(a) for a in argv]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def replica_run(out, comm=LOCAL, epochs=2):
@@ -201,8 +213,8 @@ class Shards:
         self.images, self.labels, self.batch, self.comm = images, labels, batch, comm
         self.shuffle, self.epoch = shuffle, 0
 
-    def set_epoch(self, epoch):
-        self.epoch = epoch
+    def set_epoch(self, epoch, start=0):
+        self.epoch, self.start = epoch, start
 
     def __iter__(self):
         n, rank, size = len(self.labels), self.comm.rank, self.comm.size
@@ -212,8 +224,8 @@ class Shards:
         else:
             mine = eval_shard(np.arange(n), rank, size)
         local = self.batch // size
-        for k in range(0, len(mine), local):
-            yield self.images[mine[k:k + local]], self.labels[mine[k:k + local]]
+        for k in range(getattr(self, "start", 0) * local, len(mine), local):
+            yield self.images[mine[k : k + local]], self.labels[mine[k : k + local]]
 
 
 @pytest.fixture(scope="module")
@@ -221,8 +233,21 @@ def colours(tmp_path_factory):
     return write_colour_folders(tmp_path_factory.mktemp("colours"))
 
 
-TINY = ["--image-size", "67", "--width", "0.125", "-b", "6", "-j", "0", "--no-progress",
-        "--init", "he", "--lr", "0.01"]
+TINY = [
+    "--image-size",
+    "67",
+    "--width",
+    "0.125",
+    "-b",
+    "6",
+    "-j",
+    "0",
+    "--no-progress",
+    "--init",
+    "he",
+    "--lr",
+    "0.01",
+]
 
 
 # -- with MPI ---------------------------------------------------------------------------------
@@ -232,16 +257,16 @@ def test_two_processes_train_the_same_weights_as_one(tmp_path):
     assert proc.returncode == 0, proc.stderr
     replica_run(tmp_path / "one.npz")
     two, one = np.load(tmp_path / "two.npz"), np.load(tmp_path / "one.npz")
-    assert float(two["spread"]) == 0.0                       # the ranks hold identical weights
+    assert float(two["spread"]) == 0.0  # the ranks hold identical weights
     names = [k for k in one.files if k not in ("spread", "history")]
     assert len(names) == 16
-    start = alexnet(num_classes=3, input_size=67, width=0.125, dropout=0, init="he",
-                    seed=0).state_dict()
+    start = alexnet(
+        num_classes=3, input_size=67, width=0.125, dropout=0, init="he", seed=0
+    ).state_dict()
     for name in names:
-        scale = np.abs(one[name]).max()             # float32 rounding differs, not the maths
-        np.testing.assert_allclose(two[name], one[name], rtol=1e-5, atol=1e-5 * scale,
-                                   err_msg=name)
-        assert not np.array_equal(one[name], start[name])         # they did train
+        scale = np.abs(one[name]).max()  # float32 rounding differs, not the maths
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-5, atol=1e-5 * scale, err_msg=name)
+        assert not np.array_equal(one[name], start[name])  # they did train
     h2, h1 = json.loads(str(two["history"])), json.loads(str(one["history"]))
     for r2, r1 in zip(h2, h1):
         assert r2["lr"] == r1["lr"]
@@ -252,8 +277,9 @@ def test_two_processes_train_the_same_weights_as_one(tmp_path):
 @needs_mpi
 def test_rank_zero_writes_and_a_single_process_resumes(colours, tmp_path, capsys):
     out = tmp_path / "run"
-    proc = mpirun(2, "examples/alexnet.py", "--data", colours, "--output", out, "--epochs", 1,
-                  *TINY)
+    proc = mpirun(
+        2, "examples/alexnet.py", "--data", colours, "--output", out, "--epochs", 1, *TINY
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert sum(line.startswith("AlexNet 3 classes") for line in lines) == 1
@@ -262,12 +288,27 @@ def test_rank_zero_writes_and_a_single_process_resumes(colours, tmp_path, capsys
     assert "data parallel: 2 processes, 3 images per process per step" in proc.stdout
     assert sorted(p.name for p in out.iterdir()) in (
         ["best.npz", "checkpoint.npz", "metrics.csv"],
-        ["best.npz", "checkpoint.npz", "curves.png", "metrics.csv"])
+        ["best.npz", "checkpoint.npz", "curves.png", "metrics.csv"],
+    )
     assert [r["epoch"] for r in csv.DictReader(open(out / "metrics.csv"))] == ["1"]
     # 36 images, global batch 6: 6 steps in epoch 1, whatever the number of processes
     assert Trainer.load(out / "checkpoint.npz").step == 6
-    assert main(["--data", str(colours), "--output", str(out), "--epochs", "2",
-                 "--resume", str(out / "checkpoint.npz"), *TINY]) == 0
+    assert (
+        main(
+            [
+                "--data",
+                str(colours),
+                "--output",
+                str(out),
+                "--epochs",
+                "2",
+                "--resume",
+                str(out / "checkpoint.npz"),
+                *TINY,
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "resuming" in text and "epoch 2/2" in text
     assert [r["epoch"] for r in csv.DictReader(open(out / "metrics.csv"))] == ["1", "2"]
@@ -285,8 +326,9 @@ def test_a_failing_rank_stops_the_job(colours, tmp_path):
 
 @needs_mpi
 def test_usage_errors_are_said_once(colours, tmp_path):
-    proc = mpirun(2, "examples/alexnet.py", "--data", colours, "--output", tmp_path, "-b", "5",
-                  timeout=60)
+    proc = mpirun(
+        2, "examples/alexnet.py", "--data", colours, "--output", tmp_path, "-b", "5", timeout=60
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("does not divide among 2 processes") == 1, proc.stderr
 
@@ -296,18 +338,37 @@ def test_usage_errors_are_said_once(colours, tmp_path):
 def test_sigint_stops_every_rank_and_rank_zero_saves(colours, tmp_path):
     out = tmp_path / "interrupted"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    cmd = LAUNCHER + ["-n", "2", sys.executable, "examples/alexnet.py", "--data", str(colours),
-                      "--output", str(out), "--epochs", "50", "--image-size", "67", "--width",
-                      "0.125", "-b", "2", "-j", "0", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    cmd = LAUNCHER + [
+        "-n",
+        "2",
+        sys.executable,
+        "examples/alexnet.py",
+        "--data",
+        str(colours),
+        "--output",
+        str(out),
+        "--epochs",
+        "50",
+        "--image-size",
+        "67",
+        "--width",
+        "0.125",
+        "-b",
+        "2",
+        "-j",
+        "0",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.time() + 60
         while not (out / "metrics.csv").exists() and time.time() < deadline:
             time.sleep(0.2)
         assert (out / "metrics.csv").exists(), "no epoch finished"
         time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)           # the launcher passes it on to every rank
+        proc.send_signal(signal.SIGINT)  # the launcher passes it on to every rank
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -316,7 +377,7 @@ def test_sigint_stops_every_rank_and_rank_zero_saves(colours, tmp_path):
     assert stdout.count("SIGINT received: saved") == 1 and "mpirun -n 2" in stdout
     assert "Traceback" not in stderr
     trainer = Trainer.load(out / "checkpoint.npz")
-    assert trainer.step >= 18                     # 36 images / global batch 2 in epoch 1
+    assert trainer.step >= 18  # 36 images / global batch 2 in epoch 1
 
 
 # -- the worker: python -m tests.test_dist WORKER ARGS, under mpiexec ---------------------------
@@ -325,10 +386,12 @@ def _worker(argv):
     if argv[0] == "replica":
         dist.run_or_abort(comm, lambda: replica_run(argv[1], comm))
         return 0
-    if argv[0] == "fail":                         # rank 1 fails in its first training epoch
+    if argv[0] == "fail":  # rank 1 fails in its first training epoch
         if comm.rank == 1:
+
             def fail(self, *args, **kwargs):
                 raise RuntimeError("injected failure on rank 1")
+
             Trainer._train_step = fail
         return main(["--data", argv[1], "--output", argv[2], "--epochs", "1", *TINY])
     raise SystemExit(f"unknown worker {argv[0]!r}")

@@ -1,4 +1,5 @@
 """Small cases whose answers are computed by hand."""
+
 import numpy as np
 
 from tinynet.layers import Conv2D, Linear, LocalResponseNorm, MaxPool2D, SoftmaxCrossEntropy
@@ -7,15 +8,14 @@ from .reference_conv import conv2d_direct
 
 
 def test_overlapping_maxpool_4x4_by_hand():
-    x = np.array([[1, 5, 2, 0],
-                  [3, 4, 9, 1],
-                  [8, 6, 7, 2],
-                  [0, 1, 3, 4]], dtype=np.float32).reshape(1, 1, 4, 4)
-    pool = MaxPool2D(3, stride=1)               # windows overlap: 2x2 outputs
+    x = np.array(
+        [[1, 5, 2, 0], [3, 4, 9, 1], [8, 6, 7, 2], [0, 1, 3, 4]], dtype=np.float32
+    ).reshape(1, 1, 4, 4)
+    pool = MaxPool2D(3, stride=1)  # windows overlap: 2x2 outputs
     np.testing.assert_array_equal(pool.forward(x)[0, 0], [[9, 9], [9, 9]])
     dx = pool.backward(np.array([[1, 2], [3, 4]], dtype=np.float32).reshape(1, 1, 2, 2))
     expected = np.zeros((4, 4), dtype=np.float32)
-    expected[1, 2] = 1 + 2 + 3 + 4               # the shared maximum collects every gradient
+    expected[1, 2] = 1 + 2 + 3 + 4  # the shared maximum collects every gradient
     np.testing.assert_array_equal(dx[0, 0], expected)
 
 

@@ -1,11 +1,20 @@
 """Finite-difference gradient checks, float64, relative error below 1e-6, for every layer."""
+
 import numpy as np
 import pytest
 
 from tinynet import Sequential
 from tinynet.gradcheck import check_layer, check_loss, check_model_with_loss, rel_error
-from tinynet.layers import (Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU,
-                            SoftmaxCrossEntropy)
+from tinynet.layers import (
+    Conv2D,
+    Dropout,
+    Flatten,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2D,
+    ReLU,
+    SoftmaxCrossEntropy,
+)
 
 from .conftest import distinct
 
@@ -19,22 +28,28 @@ def assert_small(errors):
     assert worst < TOL, errors
 
 
-@pytest.mark.parametrize("cfg", [
-    dict(cin=3, cout=4, k=3, s=1, p=0, g=1, hw=(6, 5)),
-    dict(cin=4, cout=6, k=(3, 2), s=(2, 1), p=(1, 0), g=2, hw=(7, 6)),
-    dict(cin=6, cout=3, k=2, s=3, p=1, g=3, hw=(5, 8)),
-    dict(cin=2, cout=2, k=1, s=1, p=0, g=1, hw=(3, 3)),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(cin=3, cout=4, k=3, s=1, p=0, g=1, hw=(6, 5)),
+        dict(cin=4, cout=6, k=(3, 2), s=(2, 1), p=(1, 0), g=2, hw=(7, 6)),
+        dict(cin=6, cout=3, k=2, s=3, p=1, g=3, hw=(5, 8)),
+        dict(cin=2, cout=2, k=1, s=1, p=0, g=1, hw=(3, 3)),
+    ],
+)
 def test_conv2d(cfg, rng):
-    conv = Conv2D(cfg["cin"], cfg["cout"], cfg["k"], cfg["s"], cfg["p"], cfg["g"], dtype=F64, rng=rng)
+    conv = Conv2D(
+        cfg["cin"], cfg["cout"], cfg["k"], cfg["s"], cfg["p"], cfg["g"], dtype=F64, rng=rng
+    )
     assert_small(check_layer(conv, rng.standard_normal((2, cfg["cin"], *cfg["hw"]))))
 
 
 def test_conv2d_in_chunks_matches_whole_batch(rng):
     x = rng.standard_normal((5, 4, 6, 6))
     whole = Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=np.random.default_rng(0))
-    chunked = Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=np.random.default_rng(0),
-                     chunk_bytes=1)  # one image per chunk
+    chunked = Conv2D(
+        4, 6, 3, padding=1, groups=2, dtype=F64, rng=np.random.default_rng(0), chunk_bytes=1
+    )  # one image per chunk
     dy = rng.standard_normal((5, 6, 6, 6))
     np.testing.assert_allclose(whole.forward(x), chunked.forward(x), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(whole.backward(dy), chunked.backward(dy), rtol=1e-12, atol=1e-12)
@@ -53,15 +68,19 @@ def test_relu(rng):
     assert_small(check_layer(ReLU(), x))
 
 
-@pytest.mark.parametrize("size,alpha,beta,k", [(5, 1e-4, 0.75, 2.0), (5, 0.5, 0.75, 1.0),
-                                               (4, 0.3, 0.6, 1.5), (3, 2.0, 1.2, 1.0)])
+@pytest.mark.parametrize(
+    "size,alpha,beta,k",
+    [(5, 1e-4, 0.75, 2.0), (5, 0.5, 0.75, 1.0), (4, 0.3, 0.6, 1.5), (3, 2.0, 1.2, 1.0)],
+)
 def test_lrn(size, alpha, beta, k, rng):
     layer = LocalResponseNorm(size, alpha, beta, k)
     assert_small(check_layer(layer, rng.standard_normal((2, 7, 3, 4)) * 2))
 
 
-@pytest.mark.parametrize("k,s,p,hw", [(3, 2, 0, (7, 9)), (2, 2, 0, (4, 6)), (3, 1, 1, (5, 4)),
-                                      ((3, 2), (2, 1), (1, 0), (6, 5))])
+@pytest.mark.parametrize(
+    "k,s,p,hw",
+    [(3, 2, 0, (7, 9)), (2, 2, 0, (4, 6)), (3, 1, 1, (5, 4)), ((3, 2), (2, 1), (1, 0), (6, 5))],
+)
 def test_maxpool(k, s, p, hw, rng):
     x = distinct(rng, (2, 3, *hw))
     assert_small(check_layer(MaxPool2D(k, s, p), x))
@@ -69,8 +88,11 @@ def test_maxpool(k, s, p, hw, rng):
 
 def test_dropout_train_mode_with_fixed_seed(rng):
     layer = Dropout(0.4)
-    errors = check_layer(layer, rng.standard_normal((6, 5)),
-                         before_forward=lambda: setattr(layer, "rng", np.random.default_rng(7)))
+    errors = check_layer(
+        layer,
+        rng.standard_normal((6, 5)),
+        before_forward=lambda: setattr(layer, "rng", np.random.default_rng(7)),
+    )
     assert_small(errors)
 
 
@@ -85,15 +107,17 @@ def test_loss(rng):
 
 def small_network(rng):
     drop = Dropout(0.3)
-    model = Sequential([
-        ("conv", Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=rng)),
-        ("relu", ReLU()),
-        ("norm", LocalResponseNorm(3, alpha=0.5, beta=0.75, k=1.0)),
-        ("pool", MaxPool2D(3, 2)),
-        ("flat", Flatten()),
-        ("fc", Linear(6 * 3 * 2, 5, dtype=F64, rng=rng)),
-        ("drop", drop),
-    ])
+    model = Sequential(
+        [
+            ("conv", Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=rng)),
+            ("relu", ReLU()),
+            ("norm", LocalResponseNorm(3, alpha=0.5, beta=0.75, k=1.0)),
+            ("pool", MaxPool2D(3, 2)),
+            ("flat", Flatten()),
+            ("fc", Linear(6 * 3 * 2, 5, dtype=F64, rng=rng)),
+            ("drop", drop),
+        ]
+    )
     return model, (lambda: setattr(drop, "rng", np.random.default_rng(11)))
 
 

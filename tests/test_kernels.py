@@ -1,4 +1,5 @@
 """Every Numba kernel against its plain NumPy reference, over random shapes (hypothesis)."""
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -96,9 +97,18 @@ def test_maxpool_ties_follow_the_same_rule_as_the_reference(win, seed):
     np.testing.assert_array_equal(argmax, ref_arg)
 
 
-@given(st.integers(1, 3), st.integers(1, 9), st.integers(1, 6), st.integers(1, 6),
-       st.integers(1, 7), st.floats(1e-4, 2.0), st.sampled_from([0.75, 0.5, 1.3]),
-       st.floats(0.5, 3.0), DTYPES, st.integers(0, 2**31))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 9),
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.integers(1, 7),
+    st.floats(1e-4, 2.0),
+    st.sampled_from([0.75, 0.5, 1.3]),
+    st.floats(0.5, 3.0),
+    DTYPES,
+    st.integers(0, 2**31),
+)
 def test_lrn_matches_reference(n, c, h, w, size, alpha, beta, k, dtype, seed):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((n, c, h, w)) * 2).astype(dtype)
@@ -109,12 +119,23 @@ def test_lrn_matches_reference(n, c, h, w, size, alpha, beta, k, dtype, seed):
     dy = rng.standard_normal(x.shape).astype(dtype)
     dx = K.lrn_backward(x, dy, scale, size, alpha, beta)
     assert dx.dtype == dtype
-    close(dx, K.lrn_backward_reference(x.astype(np.float64), dy.astype(np.float64), ref_scale,
-                                       size, alpha, beta), dtype)
+    close(
+        dx,
+        K.lrn_backward_reference(
+            x.astype(np.float64), dy.astype(np.float64), ref_scale, size, alpha, beta
+        ),
+        dtype,
+    )
 
 
-@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 20), DTYPES, st.booleans(),
-       st.integers(0, 2**31))
+@given(
+    st.integers(1, 4),
+    st.integers(1, 6),
+    st.integers(1, 20),
+    DTYPES,
+    st.booleans(),
+    st.integers(0, 2**31),
+)
 def test_row_transposes_match_reference(n, o, plane, dtype, relu, seed):
     rng = np.random.default_rng(seed)
     rows = rng.standard_normal((o, n * plane)).astype(dtype)

@@ -1,10 +1,19 @@
 """Contracts every layer keeps: dtypes, in-place gradients, untouched inputs, modes, stability."""
+
 import numpy as np
 import pytest
 
 from tinynet import Sequential
-from tinynet.layers import (Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU,
-                            SoftmaxCrossEntropy)
+from tinynet.layers import (
+    Conv2D,
+    Dropout,
+    Flatten,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2D,
+    ReLU,
+    SoftmaxCrossEntropy,
+)
 
 
 def make_layers(dtype, rng):
@@ -44,7 +53,7 @@ def test_gradients_are_written_in_place_not_accumulated(rng):
     first = conv.grads["weight"].copy()
     conv.forward(x)
     conv.backward(np.ones((2, 3, 3, 3), np.float32))
-    np.testing.assert_allclose(conv.grads["weight"], first, rtol=1e-6)   # overwritten, not summed
+    np.testing.assert_allclose(conv.grads["weight"], first, rtol=1e-6)  # overwritten, not summed
     lin.forward(rng.standard_normal((3, 4)).astype(np.float32))
     lin.backward(np.ones((3, 2), np.float32))
     assert refs == {id(g) for layer in (conv, lin) for g in layer.grads.values()}
@@ -69,8 +78,8 @@ def test_dropout_train_and_eval(rng):
     y = drop.forward(x)
     kept = y != 0
     assert abs(kept.mean() - 0.75) < 0.01
-    np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)      # inverted: scaled in training
-    assert abs(y.mean() - 1) < 0.01                                 # expectation preserved
+    np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)  # inverted: scaled in training
+    assert abs(y.mean() - 1) < 0.01  # expectation preserved
     np.testing.assert_array_equal(drop.backward(np.ones_like(y)), y)
     drop.eval()
     assert not drop.training
@@ -107,8 +116,15 @@ def test_lrn_and_layers_produce_no_nan_on_large_finite_input(rng):
 
 
 def test_sequential_modes_parameters_and_state(rng):
-    model = Sequential([("conv", Conv2D(1, 2, 3, rng=rng)), ("relu", ReLU()),
-                        ("flat", Flatten()), ("drop", Dropout(0.5)), ("fc", Linear(8, 3, rng=rng))])
+    model = Sequential(
+        [
+            ("conv", Conv2D(1, 2, 3, rng=rng)),
+            ("relu", ReLU()),
+            ("flat", Flatten()),
+            ("drop", Dropout(0.5)),
+            ("fc", Linear(8, 3, rng=rng)),
+        ]
+    )
     names = [n for n, _, _ in model.named_parameters()]
     assert names == ["conv.weight", "conv.bias", "fc.weight", "fc.bias"]
     assert model.num_parameters() == 2 * 9 + 2 + 3 * 8 + 3
@@ -117,21 +133,34 @@ def test_sequential_modes_parameters_and_state(rng):
     model.train()
     assert model["drop"].training
     state = model.state_dict()
-    other = Sequential([("conv", Conv2D(1, 2, 3)), ("relu", ReLU()), ("flat", Flatten()),
-                        ("drop", Dropout(0.5)), ("fc", Linear(8, 3))])
+    other = Sequential(
+        [
+            ("conv", Conv2D(1, 2, 3)),
+            ("relu", ReLU()),
+            ("flat", Flatten()),
+            ("drop", Dropout(0.5)),
+            ("fc", Linear(8, 3)),
+        ]
+    )
     weight_ref = other["fc"].params["weight"]
     other.load_state_dict(state)
-    assert other["fc"].params["weight"] is weight_ref      # loaded in place
+    assert other["fc"].params["weight"] is weight_ref  # loaded in place
     x = rng.standard_normal((2, 1, 4, 4)).astype(np.float32)
     model.eval(), other.eval()
     np.testing.assert_array_equal(model.forward(x), other.forward(x))
-    state["fc.weight"][...] = 0                              # a copy: the model is untouched
+    state["fc.weight"][...] = 0  # a copy: the model is untouched
     assert np.any(model["fc"].params["weight"] != 0)
 
 
 def test_sequential_summary(rng):
-    model = Sequential([("conv", Conv2D(3, 4, 3, rng=rng)), ("pool", MaxPool2D(2)),
-                        ("flat", Flatten()), ("fc", Linear(4 * 3 * 3, 2, rng=rng))])
+    model = Sequential(
+        [
+            ("conv", Conv2D(3, 4, 3, rng=rng)),
+            ("pool", MaxPool2D(2)),
+            ("flat", Flatten()),
+            ("fc", Linear(4 * 3 * 3, 2, rng=rng)),
+        ]
+    )
     text = model.summary((1, 3, 8, 8))
     assert "(1, 4, 3, 3)" in text and "(1, 2)" in text
     assert f"{model.num_parameters():,}" in text

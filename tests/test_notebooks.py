@@ -10,6 +10,7 @@ writes them. To refresh the committed outputs after editing a notebook:
 
 Needs nbclient, nbformat, ipykernel and matplotlib (the ``notebooks`` extra); skipped without them.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,13 @@ def execute(path: Path):
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                     record_timing=False,
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
     start = time.perf_counter()
     client.execute()
     return nb, time.perf_counter() - start

@@ -45,7 +45,8 @@ def test_one_and_two_steps_with_weight_decay_match_hand_computation():
     gb[...] = [-0.5]
     opt.step()
     # weight: v2 = 0.9*v1 - 0.001*w1 - 0.1*g2
-    #            = [0.9*(-0.051) - 0.001*0.949 - 0.1*(-1.0), 0.9*(-0.023) - 0.001*(-2.023) - 0.1*0.5]
+    #            = [0.9*(-0.051) - 0.001*0.949 - 0.1*(-1.0),
+    #               0.9*(-0.023) - 0.001*(-2.023) - 0.1*0.5]
     #            = [-0.0459 - 0.000949 + 0.1, -0.0207 + 0.002023 - 0.05] = [0.053151, -0.068677]
     #         w2 = w1 + v2 = [1.002151, -2.091677]
     np.testing.assert_allclose(opt.velocity("fc.weight"), [0.053151, -0.068677], rtol=1e-12)
@@ -68,11 +69,11 @@ def test_two_steps_without_weight_decay_match_hand_computation():
 
 
 def test_default_filter_decays_weights_not_biases():
-    named = make([("conv1.weight", (2, 3)), ("conv1.bias", (2,)), ("weight", (3,)), ("fc8.bias", (4,)),
-                  ("fc.weight_scale", (2,))])
+    names = ("conv1.weight", "conv1.bias", "weight", "fc8.bias", "fc.weight_scale")
+    named = make(zip(names, [(2, 3), (2,), (3,), (4,), (2,)], strict=True))
     opt = SGD(named)
     assert opt.decayed_names == ("conv1.weight", "weight")
-    assert opt.param_names == ("conv1.weight", "conv1.bias", "weight", "fc8.bias", "fc.weight_scale")
+    assert opt.param_names == names
 
     # with zero gradients, only decayed parameters move: w1 = w - wd*lr*w
     for _, _, g in named:
@@ -91,8 +92,12 @@ def test_custom_decay_filter():
     b = np.array([4.0])
     zeros = [np.zeros(1), np.zeros(1)]
     # the paper's choice: decay everything
-    opt = SGD([("fc.weight", w, zeros[0]), ("fc.bias", b, zeros[1])], lr=0.1, weight_decay=0.5,
-              decay_filter=lambda name: True)
+    opt = SGD(
+        [("fc.weight", w, zeros[0]), ("fc.bias", b, zeros[1])],
+        lr=0.1,
+        weight_decay=0.5,
+        decay_filter=lambda name: True,
+    )
     assert opt.decayed_names == ("fc.weight", "fc.bias")
     opt.step()
     # v1 = -0.5*0.1*x ; x1 = 0.95 x
@@ -100,7 +105,9 @@ def test_custom_decay_filter():
     np.testing.assert_allclose(b, [3.8], rtol=1e-12)
 
     w2 = np.array([2.0])
-    opt2 = SGD([("fc.weight", w2, np.zeros(1))], lr=0.1, weight_decay=0.5, decay_filter=lambda n: False)
+    opt2 = SGD(
+        [("fc.weight", w2, np.zeros(1))], lr=0.1, weight_decay=0.5, decay_filter=lambda n: False
+    )
     opt2.step()
     np.testing.assert_array_equal(w2, [2.0])
 
@@ -164,13 +171,13 @@ def test_matches_reference_formula(lr, momentum, wd, size, steps, seed):
     np.testing.assert_allclose(opt.velocity("p.weight"), ref_v, rtol=1e-12, atol=1e-15)
 
 
-# ----------------------------------------------------------------------------- dtype, in place, chunks
+# ------------------------------------------------------------------------ dtype, in place, chunks
 def test_float32_stays_float32():
     named = make([("a.weight", (3, 4)), ("a.bias", (3,))], dtype=np.float32)
     ref = [(p.astype(np.float64), g.astype(np.float64)) for _, p, g in named]
     opt = SGD(named, lr=0.1, weight_decay=0.01)
     opt.step()
-    for (name, p, _), (p64, g64) in zip(named, ref):
+    for (name, p, _), (p64, g64) in zip(named, ref, strict=True):
         assert p.dtype == np.float32
         assert opt.velocity(name).dtype == np.float32
         wd = 0.01 if name.endswith("weight") else 0.0
@@ -216,12 +223,14 @@ def test_multi_chunk_and_non_contiguous_params_match_reference():
     opt = SGD([("big.weight", big, gbig), ("t.weight", t, gt)], lr=0.1, weight_decay=0.01)
     opt.step()
     opt.step()
-    for arr, (p, g) in zip((big, t), refs):
+    for arr, (p, g) in zip((big, t), refs, strict=True):
         v = -0.001 * p - 0.1 * g
         p = p + v
         v = 0.9 * v - 0.001 * p - 0.1 * g
         p = p + v
-        np.testing.assert_allclose(arr, p, rtol=1e-5 if arr.dtype == np.float32 else 1e-12, atol=1e-6)
+        np.testing.assert_allclose(
+            arr, p, rtol=1e-5 if arr.dtype == np.float32 else 1e-12, atol=1e-6
+        )
     np.testing.assert_array_equal(base, t.T)  # the view wrote through to its base
 
 
@@ -297,7 +306,7 @@ def test_state_dict_round_trip_resumes_bit_identically(dtype):
 
     def run(named, opt, steps):
         for step in steps:
-            for (_, _, g), new in zip(named, grads[step]):
+            for (_, _, g), new in zip(named, grads[step], strict=True):
                 g[...] = new
             if step == 2:
                 opt.lr = opt.lr / 10  # an lr drop before the interruption point must be restored
@@ -323,7 +332,7 @@ def test_state_dict_round_trip_resumes_bit_identically(dtype):
     opt_c.load_state_dict(state)
     assert opt_c.lr == opt_b.lr and opt_c.momentum == 0.9 and opt_c.weight_decay == 5e-4
     run(c, opt_c, range(4, 6))
-    for (name, pa, _), (_, pc, _) in zip(a, c):
+    for (name, pa, _), (_, pc, _) in zip(a, c, strict=True):
         np.testing.assert_array_equal(pc, pa, err_msg=name)
         np.testing.assert_array_equal(opt_c.velocity(name), opt_a.velocity(name), err_msg=name)
 

@@ -117,7 +117,7 @@ def test_plateau_max_mode_with_accuracy():
 
 def test_plateau_paper_like_run_reduces_three_times():
     # error improves, then plateaus three times across 30 "epochs"
-    errors = [0.9 - 0.05 * i for i in range(6)] + [0.6] * 4 + [0.5, 0.45] + [0.45] * 4 + [0.4] + [0.4] * 4
+    errors = [0.9 - 0.05 * i for i in range(6)] + [0.6] * 4 + [0.5] + [0.45] * 5 + [0.4] * 5
     opt = SGD([("w", np.zeros(1), np.zeros(1))], lr=0.01)
     sched = ReduceLROnPlateau(opt, patience=2)
     drive(sched, errors)
@@ -180,7 +180,8 @@ def test_plateau_state_round_trip_mid_sequence(split):
     head_reduced, head_lrs = drive(sched_b, errors[:split])
     # through JSON, the way the checkpoint stores scalar state
     state = json.loads(json.dumps(sched_b.state_dict()))
-    assert {"best", "num_bad_epochs", "cooldown_counter", "reductions", "patience", "factor"} <= set(state)
+    keys = {"best", "num_bad_epochs", "cooldown_counter", "reductions", "patience", "factor"}
+    assert keys <= set(state)
 
     opt_c = FakeOpt(opt_b.lr)  # the optimizer's state carries the lr
     sched_c = ReduceLROnPlateau(opt_c)  # default config: restored from the state

@@ -1,4 +1,5 @@
 """The training loop, evaluation, checkpoints and exact resume, on a small AlexNet."""
+
 import math
 import warnings
 
@@ -60,12 +61,15 @@ def test_exact_resume_matches_straight_run(data, tmp_path):
     assert resumed.epoch == 1 and resumed.step == first.step
     resumed.fit(batches, val, epochs=2)
 
-    for (name, p, _), (_, q, _) in zip(straight.model.named_parameters(),
-                                       resumed.model.named_parameters()):
-        np.testing.assert_array_equal(p, q, err_msg=name)     # to the last bit
+    for (name, p, _), (_, q, _) in zip(
+        straight.model.named_parameters(), resumed.model.named_parameters()
+    ):
+        np.testing.assert_array_equal(p, q, err_msg=name)  # to the last bit
     assert resumed.optimizer.lr == straight.optimizer.lr
-    untimed = [{k: v for k, v in r.items() if k not in ("seconds", "images_per_sec")}
-               for r in (*straight.history, *resumed.history)]
+    untimed = [
+        {k: v for k, v in r.items() if k not in ("seconds", "images_per_sec")}
+        for r in (*straight.history, *resumed.history)
+    ]
     assert untimed[:2] == untimed[2:]
     assert resumed.schedule.state_dict() == straight.schedule.state_dict()
 
@@ -73,16 +77,20 @@ def test_exact_resume_matches_straight_run(data, tmp_path):
 def test_checkpoint_holds_what_resume_needs(data, tmp_path):
     images, labels = data
     trainer = Trainer.for_model(small_model(), lr=0.02, schedule="step", step_size=1)
-    trainer.fit(ArrayBatches(images[:8], labels[:8], 8), ArrayBatches(images[:8], labels[:8], 8),
-                epochs=1, checkpoint=tmp_path / "c.npz")
+    trainer.fit(
+        ArrayBatches(images[:8], labels[:8], 8),
+        ArrayBatches(images[:8], labels[:8], 8),
+        epochs=1,
+        checkpoint=tmp_path / "c.npz",
+    )
     with np.load(tmp_path / "c.npz", allow_pickle=False) as f:
         keys = set(f.files)
     assert "model/conv1.weight" in keys and "optim/velocity.fc8.weight" in keys
     loaded = Trainer.load(tmp_path / "c.npz")
-    assert loaded.optimizer.lr == pytest.approx(0.002)           # the step schedule fired
+    assert loaded.optimizer.lr == pytest.approx(0.002)  # the step schedule fired
     assert isinstance(loaded.schedule, type(trainer.schedule)) and loaded.epoch == 1
     assert loaded.model.config == trainer.model.config
-    assert "model/drop6.rng" in keys                # each random layer's state is its own
+    assert "model/drop6.rng" in keys  # each random layer's state is its own
     state = trainer.model["drop6"].rng.bit_generator.state
     assert loaded.model["drop6"].rng.bit_generator.state == state
 
@@ -113,7 +121,7 @@ def test_nan_loss_stops_with_step_and_lr(data):
 def test_warns_when_loss_sits_at_chance(data):
     images, labels = data
     model = small_model(init="paper")
-    model["fc8"].params["weight"][...] = 0          # uniform predictions: loss is ln(4)
+    model["fc8"].params["weight"][...] = 0  # uniform predictions: loss is ln(4)
     trainer = Trainer(model, Trainer.for_model(model, lr=0.0).optimizer, None, stall_patience=3)
     with pytest.warns(LossPlateauWarning, match=r"ln\(4\)"):
         trainer.fit(ArrayBatches(images[:32], labels[:32], 8))
@@ -130,7 +138,7 @@ def test_no_plateau_warning_while_learning(data):
 def test_ten_crop_evaluation_averages_softmax(data):
     images, labels = data
     model = small_model()
-    crops = np.stack([images[:4]] * 10, axis=1)                  # (4, 10, 3, 67, 67)
+    crops = np.stack([images[:4]] * 10, axis=1)  # (4, 10, 3, 67, 67)
     single = evaluate(model, [(images[:4], labels[:4])])
     ten = evaluate(model, [(crops, labels[:4])])
     assert ten.acc1 == single.acc1 and ten.loss == pytest.approx(single.loss, rel=1e-4)
@@ -145,9 +153,9 @@ def test_predict_proba_is_deterministic_and_restores_mode(data):
     from tinynet.train import predict_proba
 
     images, _ = data
-    model = small_model()                                       # dropout 0.5, training mode
+    model = small_model()  # dropout 0.5, training mode
     a, b = predict_proba(model, images[:4]), predict_proba(model, images[:4])
-    np.testing.assert_array_equal(a, b)                         # dropout was off
+    np.testing.assert_array_equal(a, b)  # dropout was off
     np.testing.assert_allclose(a.sum(axis=1), 1, rtol=1e-5)
     assert model.training
 
@@ -200,12 +208,15 @@ def test_callbacks_see_the_loop_in_order(data):
     class Record(Callback):
         def __getattribute__(self, name):
             if name.startswith("on_"):
-                seen.append(name )
+                seen.append(name)
             return object.__getattribute__(self, name)
 
     trainer = Trainer.for_model(small_model(), schedule=None)
-    trainer.fit(ArrayBatches(images[:16], labels[:16], 8), ArrayBatches(images[:8], labels[:8], 8),
-                callbacks=[Record()])
+    trainer.fit(
+        ArrayBatches(images[:16], labels[:16], 8),
+        ArrayBatches(images[:8], labels[:8], 8),
+        callbacks=[Record()],
+    )
     assert seen == [
         "on_fit_begin", "on_epoch_begin", "on_pass_begin",
         "on_backward", "on_batch_end", "on_backward", "on_batch_end", "on_pass_end",

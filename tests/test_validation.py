@@ -1,10 +1,19 @@
 """Invalid configurations and inputs give a ValueError that names the layer and the shapes."""
+
 import numpy as np
 import pytest
 
 from tinynet import Sequential
-from tinynet.layers import (Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU,
-                            SoftmaxCrossEntropy)
+from tinynet.layers import (
+    Conv2D,
+    Dropout,
+    Flatten,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2D,
+    ReLU,
+    SoftmaxCrossEntropy,
+)
 
 
 def test_conv_wrong_ndim():

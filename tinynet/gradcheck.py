@@ -8,9 +8,10 @@ upstream gradient ``dout``, then compare it with centred differences
 
 Below 1e-6 is a correct backward pass; a wrong one typically gives 1e-1 or more.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,8 +27,9 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
 
 
-def numerical_gradient(objective: Callable[[], float], x: np.ndarray, eps: float = 1e-6,
-                       indices=None) -> np.ndarray:
+def numerical_gradient(
+    objective: Callable[[], float], x: np.ndarray, eps: float = 1e-6, indices=None
+) -> np.ndarray:
     """Centred-difference gradient of ``objective()`` with respect to ``x``, perturbed in place.
 
     ``indices`` (an iterable of flat indices) restricts the check to some elements; the others
@@ -82,9 +84,15 @@ def _targets(layer, x):
     return {"input": x, **{name: p for name, p, _ in layer.named_parameters()}}
 
 
-def check_layer(layer, x: np.ndarray, *, seed: int = 0, eps: float = 1e-6,
-                max_checks: int | None = None, before_forward: Callable[[], None] | None = None,
-                ) -> dict[str, float]:
+def check_layer(
+    layer,
+    x: np.ndarray,
+    *,
+    seed: int = 0,
+    eps: float = 1e-6,
+    max_checks: int | None = None,
+    before_forward: Callable[[], None] | None = None,
+) -> dict[str, float]:
     """Relative errors of ``layer``'s backward pass: ``{"input": e, "weight": e, ...}``.
 
     ``layer`` is anything with ``forward``, ``backward`` and ``named_parameters`` (a layer or a
@@ -116,8 +124,9 @@ def check_loss(loss_fn, logits: np.ndarray, labels: np.ndarray, eps: float = 1e-
     return rel_error(analytic, numeric)
 
 
-def check_model_with_loss(model, loss_fn, x, labels, *, seed=0, eps=1e-6, max_checks=None,
-                          before_forward=None) -> dict[str, float]:
+def check_model_with_loss(
+    model, loss_fn, x, labels, *, seed=0, eps=1e-6, max_checks=None, before_forward=None
+) -> dict[str, float]:
     """Like ``check_layer`` for ``loss_fn(model(x), labels)``, a scalar, so no upstream gradient."""
     rng = np.random.default_rng(seed)
     x = np.array(x, dtype=np.float64)

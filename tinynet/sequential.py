@@ -26,7 +26,9 @@ class Sequential(Layer):
             try:
                 name, layer = item
             except (TypeError, ValueError):
-                raise ValueError(f"Sequential: expected (name, layer) pairs, got {item!r}") from None
+                raise ValueError(
+                    f"Sequential: expected (name, layer) pairs, got {item!r}"
+                ) from None
             if not isinstance(name, str) or not name or "." in name:
                 raise ValueError(
                     f"Sequential: layer names must be non-empty strings without dots, got {name!r}"
@@ -97,7 +99,7 @@ class Sequential(Layer):
             )
 
     def summary(self, input_shape) -> str:
-        """A table of each layer's output shape and parameter count for ``input_shape`` (N, C, H, W).
+        """A table of each layer's output shape and parameters for ``input_shape`` (N, C, H, W).
 
         Shapes are computed by running a forward pass on zeros of that shape in eval mode.
         """

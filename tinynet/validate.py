@@ -94,7 +94,7 @@ def check_geometry(who: str, kernel, stride, padding) -> None:
 
 
 def out_size(size: int, kernel: int, stride: int = 1, pad: int = 0) -> int:
-    """Output length of a window sliding over ``size`` (+ pad on both sides): floor, like PyTorch."""
+    """Output length of a window sliding over ``size`` (+ pad each side): floor, like PyTorch."""
     return (size + 2 * pad - kernel) // stride + 1
 
 
@@ -118,7 +118,7 @@ def window_output(who: str, shape, kernel, stride, padding) -> tuple[int, int]:
 
 
 def check_input(who: str, x, ndim: int, channels: int | None = None) -> np.ndarray:
-    """``x`` as an array with ``ndim`` dimensions, a non-empty batch (and ``channels`` in axis 1)."""
+    """``x`` as an array of ``ndim`` dimensions, a non-empty batch (``channels`` in axis 1)."""
     x = np.asarray(x)
     if x.ndim != ndim:
         names = {4: "(N, C, H, W)", 2: "(N, features)"}.get(ndim, f"{ndim}-d")

@@ -4,6 +4,7 @@ Started by an MPI launcher (``mpirun -n N python examples/alexnet.py ...``) it t
 on N processes (``tinynet.dist``); rank 0 prints and writes the files, and an error on any rank
 prints ``rank R: <error>`` and stops the whole job.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,12 @@ def main(argv=None) -> int:
     try:
         comm = world()
     except DistError as err:
-        if launched_rank() == 0:      # one line for the job, not one per process
+        if launched_rank() == 0:  # one line for the job, not one per process
             print(f"alexnet.py: error: {err}", file=sys.stderr)
         return 2
     try:
         args = parse_args(argv, comm.size)
-    except UsageError as err:         # the same on every rank: rank 0 says it
+    except UsageError as err:  # the same on every rank: rank 0 says it
         if comm.rank == 0:
             print(f"alexnet.py: error: {err}", file=sys.stderr)
         return 2
@@ -39,21 +40,27 @@ def _run(args, comm) -> int:
     try:
         if args.predict:
             from .use import run_prediction
+
             return run_prediction(args) if comm.rank == 0 else 0
         if args.evaluate:
             from .use import run_evaluation
+
             return run_evaluation(args, comm)
         from .fit import run_training
+
         return run_training(args, comm)
     except (UsageError, DatasetError) as err:
-        if comm.size > 1:             # may be this rank's alone (a missing file): abort all
+        if comm.size > 1:  # may be this rank's alone (a missing file): abort all
             raise UsageError(f"alexnet.py: error: {err}") from None
         print(f"alexnet.py: error: {err}", file=sys.stderr)
         return 2
-    except TrainingDiverged as err:   # agreed on by every rank (the global loss)
+    except TrainingDiverged as err:  # agreed on by every rank (the global loss)
         if comm.rank == 0:
-            print(f"alexnet.py: stopped: {err} The last checkpoint on disk is from the end of "
-                  "the previous epoch.", file=sys.stderr)
+            print(
+                f"alexnet.py: stopped: {err} The last checkpoint on disk is from the end of "
+                "the previous epoch.",
+                file=sys.stderr,
+            )
         return 1
     except KeyboardInterrupt:
         if comm.size > 1:
@@ -72,10 +79,11 @@ def _share_cores() -> None:
     share = max(1, (os.cpu_count() or 1) // local_size())
     if "NUMBA_NUM_THREADS" not in os.environ:
         import numba
+
         numba.set_num_threads(max(1, min(share, numba.config.NUMBA_NUM_THREADS)))
     if not any(v in os.environ for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")):
         try:
             from threadpoolctl import threadpool_limits
-        except ImportError:       # an optional nicety: without it BLAS keeps its threads
+        except ImportError:  # an optional nicety: without it BLAS keeps its threads
             return
         threadpool_limits(limits=share, user_api="blas")

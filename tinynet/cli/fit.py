@@ -33,7 +33,8 @@ def _describe(s: Session, say) -> None:
         )
     if args.resume:
         into = f", {t.epoch_step} steps into the epoch" if t.epoch_step else ""
-        say(f"resuming {args.resume} at epoch {t.epoch + 1}, step {t.step}, lr {t.optimizer.lr:g}{into}")
+        where = f"epoch {t.epoch + 1}, step {t.step}, lr {t.optimizer.lr:g}{into}"
+        say(f"resuming {args.resume} at {where}")
 
 
 def run_training(args, comm=LOCAL) -> int:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data import DataLoader, EvalTransform, TrainTransform, check_dataset, class_names
-from ..data import make_shapes_dataset
+from ..data import (
+    DataLoader,
+    EvalTransform,
+    TrainTransform,
+    check_dataset,
+    class_names,
+    make_shapes_dataset,
+)
 from ..dist import LOCAL, eval_shard, train_shard
 from ..models import alexnet
 from ..train import CheckpointError, Trainer

@@ -41,6 +41,8 @@ class ImageFolder:
     ----------
     root : Path
     classes : list[str]            sorted class-folder names
+    class_to_idx : dict[str, int]  (torchvision's names)
+    targets : list[int]            the label of each sample
     samples : list[tuple[str, int]]  (path, label), grouped by class, sorted
 
     Raises ``DatasetError`` if ``root`` is missing, has no class folder, or a class
@@ -60,6 +62,7 @@ class ImageFolder:
                 f"Image folder '{self.root}' has no class sub-folders. Put each class's images "
                 f"in its own folder: {self.root}/<class>/<image>."
             )
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.samples: list[tuple[str, int]] = []
         empty: list[str] = []
         for label, cls in enumerate(self.classes):
@@ -75,6 +78,10 @@ class ImageFolder:
                 f"Accepted extensions: {' '.join(IMG_EXTENSIONS)} (any case). "
                 "Add images to them or remove the empty folders."
             )
+
+    @property
+    def targets(self) -> list[int]:
+        return [label for _, label in self.samples]
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -4,6 +4,7 @@ Every kernel is ``@njit(cache=True)``. The parallel ones split their work so tha
 iterations ever write the same element (by channel, by row of the column matrix, or by image).
 BLAS is never called from inside a Numba loop.
 """
+
 from .im2col import col2im, col2im_reference, im2col, im2col_reference
 from .lrn import lrn_backward, lrn_backward_reference, lrn_forward, lrn_forward_reference
 from .pool import (
@@ -20,8 +21,20 @@ from .transpose import (
 )
 
 __all__ = [
-    "im2col", "im2col_reference", "col2im", "col2im_reference",
-    "maxpool_forward", "maxpool_forward_reference", "maxpool_backward", "maxpool_backward_reference",
-    "lrn_forward", "lrn_forward_reference", "lrn_backward", "lrn_backward_reference",
-    "rows_to_nchw", "rows_to_nchw_reference", "nchw_to_rows", "nchw_to_rows_reference",
+    "im2col",
+    "im2col_reference",
+    "col2im",
+    "col2im_reference",
+    "maxpool_forward",
+    "maxpool_forward_reference",
+    "maxpool_backward",
+    "maxpool_backward_reference",
+    "lrn_forward",
+    "lrn_forward_reference",
+    "lrn_backward",
+    "lrn_backward_reference",
+    "rows_to_nchw",
+    "rows_to_nchw_reference",
+    "nchw_to_rows",
+    "nchw_to_rows_reference",
 ]

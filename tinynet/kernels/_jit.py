@@ -1,4 +1,5 @@
 """The one place that decides how kernels are compiled and on which threads they run."""
+
 import os
 
 import numba

@@ -8,6 +8,7 @@ so the rows of one group of channels are contiguous, and ``cols.reshape(G, C // 
 is the per-group column matrix. Padding is never materialised: out-of-range taps read as zero in
 im2col and are skipped in col2im.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,7 +87,7 @@ def _shape(x_shape, kernel, stride, padding):
 
 
 def im2col(x, kernel, stride, padding, out=None):
-    """Columns of x (N, C, H, W) -> (C*kh*kw, N*OH*OW), same dtype; written into ``out`` if given."""
+    """Columns of x (N, C, H, W) -> (C*kh*kw, N*OH*OW), same dtype; into ``out`` if given."""
     shape, oh, ow = _shape(x.shape, kernel, stride, padding)
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
@@ -107,6 +108,7 @@ def col2im(cols, x_shape, kernel, stride, padding, out=None):
 
 
 # -- plain NumPy references ----------------------------------------------------------------------
+
 
 def im2col_reference(x, kernel, stride, padding):
     """Readable im2col: pad, then one strided slice per kernel offset."""
@@ -131,5 +133,7 @@ def col2im_reference(cols, x_shape, kernel, stride, padding):
     xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols[:, i, j].transpose(1, 0, 2, 3)
+            xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols[:, i, j].transpose(
+                1, 0, 2, 3
+            )
     return xp[:, :, ph : ph + h, pw : pw + w]

@@ -13,6 +13,7 @@ Channels outside [0, C) count as zero. Backward:
 Forward caches ``scale`` for backward. Both kernels slide a running channel-window sum over
 whole H*W planes, so each element is added once and subtracted once whatever the window size.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +33,7 @@ def _scale_and_output(x_row, acc, k, coef, beta, zero, scale_row, out_row):
         for p in range(x_row.size):
             s = k + coef * max(acc[p], zero)
             scale_row[p] = s
-            out_row[p] = x_row[p] * s ** -beta
+            out_row[p] = x_row[p] * s**-beta
 
 
 @kernel
@@ -57,8 +58,8 @@ def _slide(acc, enter_row, leave_row, enter, leave, square):
 @parallel_kernel
 def _lrn_forward(x, size, coef, k, beta, out, scale):
     n_img, channels, plane = x.shape
-    lo = size // 2          # channels before c in its window
-    hi = (size - 1) // 2    # channels after c
+    lo = size // 2  # channels before c in its window
+    hi = (size - 1) // 2  # channels after c
     zero = x.dtype.type(0)
     for n in prange(n_img):  # each iteration owns image n
         acc = np.zeros(plane, dtype=x.dtype)
@@ -89,7 +90,7 @@ def _lrn_backward(x, dy, scale, size, coef2beta, beta, dx):
             else:
                 for p in range(plane):
                     s = scale[n, c, p]
-                    g = dy[n, c, p] * s ** -beta
+                    g = dy[n, c, p] * s**-beta
                     dx[n, c, p] = g
                     t[c, p] = g * x[n, c, p] / s
         # c receives from every c' whose window holds c: c' in [c - hi, c + lo]
@@ -111,8 +112,15 @@ def lrn_forward(x, size, alpha, beta, k):
     t = x.dtype.type
     out = np.empty_like(x)
     scale = np.empty_like(x)
-    _lrn_forward(x.reshape(n, c, -1), size, t(alpha / size), t(k), t(beta),
-                 out.reshape(n, c, -1), scale.reshape(n, c, -1))
+    _lrn_forward(
+        x.reshape(n, c, -1),
+        size,
+        t(alpha / size),
+        t(k),
+        t(beta),
+        out.reshape(n, c, -1),
+        scale.reshape(n, c, -1),
+    )
     return out, scale
 
 
@@ -122,13 +130,20 @@ def lrn_backward(x, dy, scale, size, alpha, beta):
     n, c = x.shape[:2]
     t = x.dtype.type
     dx = np.empty_like(x)
-    _lrn_backward(x.reshape(n, c, -1), np.ascontiguousarray(dy, dtype=x.dtype).reshape(n, c, -1),
-                  scale.reshape(n, c, -1), size, t(2 * alpha * beta / size), t(beta),
-                  dx.reshape(n, c, -1))
+    _lrn_backward(
+        x.reshape(n, c, -1),
+        np.ascontiguousarray(dy, dtype=x.dtype).reshape(n, c, -1),
+        scale.reshape(n, c, -1),
+        size,
+        t(2 * alpha * beta / size),
+        t(beta),
+        dx.reshape(n, c, -1),
+    )
     return dx
 
 
 # -- plain NumPy references ----------------------------------------------------------------------
+
 
 def _window_sums(v, size, reverse=False):
     """sum over window(c) of v (axis 1), or over the channels whose window holds c if reverse."""
@@ -145,9 +160,9 @@ def _window_sums(v, size, reverse=False):
 
 def lrn_forward_reference(x, size, alpha, beta, k):
     scale = k + alpha / size * _window_sums(x * x, size)
-    return x * scale ** -beta, scale
+    return x * scale**-beta, scale
 
 
 def lrn_backward_reference(x, dy, scale, size, alpha, beta):
     t = dy * x * scale ** (-beta - 1)
-    return dy * scale ** -beta - 2 * alpha * beta / size * x * _window_sums(t, size, reverse=True)
+    return dy * scale**-beta - 2 * alpha * beta / size * x * _window_sums(t, size, reverse=True)

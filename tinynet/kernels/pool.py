@@ -8,6 +8,7 @@ Tie rule: when several elements of a window share the maximum, the first one in 
 Where windows overlap, an element that is the maximum of several windows receives the sum of
 their gradients.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,7 +59,7 @@ def _maxpool_backward(dy, argmax, dx):
 
 
 def maxpool_forward(x, kernel, stride, padding, out_hw):
-    """x (N, C, H, W) -> (out (N, C, OH, OW) same dtype, argmax int32 flat index into the H*W plane)."""
+    """x (N, C, H, W) -> (out (N, C, OH, OW) in x's dtype, argmax: int32 flat index in H*W)."""
     n, c = x.shape[:2]
     out = np.empty((n, c, *out_hw), dtype=x.dtype)
     argmax = np.empty((n, c, *out_hw), dtype=np.int32)
@@ -74,6 +75,7 @@ def maxpool_backward(dy, argmax, x_shape):
 
 
 # -- plain NumPy references ----------------------------------------------------------------------
+
 
 def maxpool_forward_reference(x, kernel, stride, padding):
     """Readable max-pool with -inf padding; returns (out, argmax) with the same tie rule."""

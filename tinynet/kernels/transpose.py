@@ -5,6 +5,7 @@ boundary is NCHW. Forward adds the bias (and optionally applies ReLU) while it t
 backward transposes dL/dy into rows (optionally zeroing it where the ReLU output was 0) and sums
 it into the bias gradient in the same pass.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,13 +1,27 @@
 """Layers with hand-written backward passes. NCHW at every boundary."""
+
 from .activation import ReLU
 from .conv import Conv2D
 from .dropout import Dropout
 from .flatten import Flatten
-from .linear import Linear
 from .fusion import fuse_conv_relu, unfuse
+from .linear import Linear
 from .loss import SoftmaxCrossEntropy, log_softmax, nll, softmax
 from .lrn import LocalResponseNorm
 from .pool import MaxPool2D
 
-__all__ = ["Conv2D", "MaxPool2D", "ReLU", "LocalResponseNorm", "Dropout", "Linear", "Flatten",
-           "SoftmaxCrossEntropy", "softmax", "log_softmax", "nll", "fuse_conv_relu", "unfuse"]
+__all__ = [
+    "Conv2D",
+    "MaxPool2D",
+    "ReLU",
+    "LocalResponseNorm",
+    "Dropout",
+    "Linear",
+    "Flatten",
+    "SoftmaxCrossEntropy",
+    "softmax",
+    "log_softmax",
+    "nll",
+    "fuse_conv_relu",
+    "unfuse",
+]

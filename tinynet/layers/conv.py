@@ -1,4 +1,5 @@
 """2-D convolution as im2col + one BLAS GEMM per chunk of images, with groups."""
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,20 @@ class Conv2D(Layer):
     Backward recomputes the columns instead of keeping them, which bounds memory.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
-                 dtype=np.float32, rng=None, input_grad=True, relu=False,
-                 chunk_bytes=DEFAULT_CHUNK_BYTES):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        groups=1,
+        dtype=np.float32,
+        rng=None,
+        input_grad=True,
+        relu=False,
+        chunk_bytes=DEFAULT_CHUNK_BYTES,
+    ):
         super().__init__()
         who = f"Conv2D({in_channels}, {out_channels}, groups={groups})"
         self.kernel_size = pair(who, "kernel_size", kernel_size)
@@ -62,14 +74,20 @@ class Conv2D(Layer):
         self._x = self._mask = None
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, groups={self.groups}"
-                + (", relu=True" if self.relu else ""))
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, groups={self.groups}"
+            + (", relu=True" if self.relu else "")
+        )
 
     def output_shape(self, input_shape):
         """(N, out_channels, OH, OW) for an input of shape (N, C, H, W); checks that it fits."""
         geometry = (self.kernel_size, self.stride, self.padding)
-        return (input_shape[0], self.out_channels, *window_output(self.label, input_shape, *geometry))
+        return (
+            input_shape[0],
+            self.out_channels,
+            *window_output(self.label, input_shape, *geometry),
+        )
 
     def _chunk(self, n, oh, ow):
         kh, kw = self.kernel_size
@@ -84,8 +102,11 @@ class Conv2D(Layer):
         for n0 in range(0, n, step):
             n1 = min(n, n0 + step)
             m = (n1 - n0) * oh * ow
-            cols = workspace.scratch("cols", (self.in_channels * self.kernel_size[0] *
-                                              self.kernel_size[1], m), self.dtype)
+            cols = workspace.scratch(
+                "cols",
+                (self.in_channels * self.kernel_size[0] * self.kernel_size[1], m),
+                self.dtype,
+            )
             im2col(x[n0:n1], self.kernel_size, self.stride, self.padding, out=cols)
             rows = workspace.scratch("rows", (g, o // g, m), self.dtype)
             yield n0, n1, cols.reshape(g, -1, m), rows
@@ -93,13 +114,17 @@ class Conv2D(Layer):
     def _forward(self, x):
         x = float_input(check_input(self.label, x, 4, self.in_channels), self.dtype)
         n, o, oh, ow = self.output_shape(x.shape)
-        w = self.params["weight"].reshape(self.groups, o // self.groups, -1)   # (G, O/G, Ck)
+        w = self.params["weight"].reshape(self.groups, o // self.groups, -1)  # (G, O/G, Ck)
         y = np.empty((n, o, oh * ow), dtype=self.dtype)
         mask = np.empty(y.shape, dtype=np.bool_) if self.relu else None
         for n0, n1, cols, rows in self._chunks(x, oh, ow):
             matmul(w, cols, out=rows)
-            rows_to_nchw(rows.reshape(o, -1), self.params["bias"], y[n0:n1],
-                         mask=None if mask is None else mask[n0:n1])
+            rows_to_nchw(
+                rows.reshape(o, -1),
+                self.params["bias"],
+                y[n0:n1],
+                mask=None if mask is None else mask[n0:n1],
+            )
         self._x = x
         self._mask = mask
         return y.reshape(n, o, oh, ow)
@@ -115,15 +140,25 @@ class Conv2D(Layer):
         db[...] = 0
         dx = np.empty(x.shape, dtype=self.dtype) if self.input_grad else None
         for n0, n1, cols, rows in self._chunks(x, oh, ow):
-            nchw_to_rows(dout[n0:n1], rows.reshape(o, -1), db,
-                         mask=None if self._mask is None else self._mask[n0:n1])
+            nchw_to_rows(
+                dout[n0:n1],
+                rows.reshape(o, -1),
+                db,
+                mask=None if self._mask is None else self._mask[n0:n1],
+            )
             if n0 == 0:
                 matmul(rows, cols.transpose(0, 2, 1), out=dw)
             else:
                 part = workspace.scratch("dw", dw.shape, self.dtype)
                 dw += matmul(rows, cols.transpose(0, 2, 1), out=part)
             if dx is not None:
-                matmul(w.transpose(0, 2, 1), rows, out=cols)      # dcols overwrite the columns
-                col2im(cols.reshape(-1, cols.shape[2]), (n1 - n0, *x.shape[1:]),
-                       self.kernel_size, self.stride, self.padding, out=dx[n0:n1])
+                matmul(w.transpose(0, 2, 1), rows, out=cols)  # dcols overwrite the columns
+                col2im(
+                    cols.reshape(-1, cols.shape[2]),
+                    (n1 - n0, *x.shape[1:]),
+                    self.kernel_size,
+                    self.stride,
+                    self.padding,
+                    out=dx[n0:n1],
+                )
         return dx

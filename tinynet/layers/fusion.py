@@ -5,6 +5,7 @@ applied while the GEMM result is moved to NCHW; the gradient masked while it is 
 a ReLU that passes its argument through. Results are identical to the unfused pair; the named
 layers stay where they were, so parameter names and state dicts do not change.
 """
+
 from __future__ import annotations
 
 from .activation import ReLU

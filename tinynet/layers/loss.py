@@ -28,7 +28,9 @@ def check_labels(logits: np.ndarray, labels) -> np.ndarray:
     """``labels`` as an int array (N,) with values in [0, K) for ``logits`` (N, K)."""
     labels = np.asarray(labels)
     if logits.ndim != 2:
-        raise ValueError(f"SoftmaxCrossEntropy: expected logits of shape (N, K), got {logits.shape}")
+        raise ValueError(
+            f"SoftmaxCrossEntropy: expected logits of shape (N, K), got {logits.shape}"
+        )
     n, k = logits.shape
     if labels.shape != (n,):
         raise ValueError(

@@ -3,6 +3,7 @@
 The default geometry is the paper's two-GPU network expressed with groups=2 (conv2, conv4 and
 conv5 see half the channels each): 60,965,224 parameters, logits (N, 1000) for (N, 3, 227, 227).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,9 +20,8 @@ from ..layers import (
     ReLU,
     fuse_conv_relu,
 )
-
 from ..sequential import Sequential
-from ..validate import out_size
+from ..validate import choice, fraction, integer, out_size, real
 
 #: The smallest input side that keeps every stage at least 1x1.
 MIN_INPUT_SIZE = 67
@@ -31,8 +31,13 @@ FC_WIDTH = 4096
 INITS = ("paper", "caffe", "he")
 
 # (name, kernel, stride, padding, grouped) for conv1..conv5
-_CONVS = (("conv1", 11, 4, 0, False), ("conv2", 5, 1, 2, True), ("conv3", 3, 1, 1, False),
-          ("conv4", 3, 1, 1, True), ("conv5", 3, 1, 1, True))
+_CONVS = (
+    ("conv1", 11, 4, 0, False),
+    ("conv2", 5, 1, 2, True),
+    ("conv3", 3, 1, 1, False),
+    ("conv4", 3, 1, 1, True),
+    ("conv5", 3, 1, 1, True),
+)
 #: Layers whose bias the paper sets to 1 (Caffe: 0.1) "to give the ReLUs positive inputs".
 _POSITIVE_BIAS = ("conv2", "conv4", "conv5", "fc6", "fc7")
 
@@ -50,8 +55,17 @@ def _feature_side(size: int) -> int:
     return side
 
 
-def alexnet(num_classes=1000, input_size=227, width=1.0, groups=2, lrn=True, dropout=0.5,
-            init="paper", seed=0, dtype=np.float32) -> Sequential:
+def alexnet(
+    num_classes=1000,
+    input_size=227,
+    width=1.0,
+    groups=2,
+    lrn=True,
+    dropout=0.5,
+    init="paper",
+    seed=0,
+    dtype=np.float32,
+) -> Sequential:
     """Build AlexNet; returns a ``Sequential`` whose ``config`` attribute rebuilds it.
 
     Layers, in the paper's order: conv1 relu1 norm1 pool1 conv2 relu2 norm2 pool2 conv3 relu3
@@ -68,55 +82,69 @@ def alexnet(num_classes=1000, input_size=227, width=1.0, groups=2, lrn=True, dro
       std 0.005) and ``"he"`` (He-normal weights, zero biases) start faster.
     - ``seed``: the weights and each dropout layer's mask stream derive from it.
     """
-    if init not in INITS:
-        raise ValueError(f"alexnet: init must be one of {INITS}, got {init!r}")
-    if groups not in (1, 2):
-        raise ValueError(f"alexnet: groups must be 1 or 2, got {groups!r}")
-    if not width > 0:
-        raise ValueError(f"alexnet: width must be positive, got {width!r}")
-    if int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"alexnet: num_classes must be a positive integer, got {num_classes!r}")
-    if input_size < MIN_INPUT_SIZE:
-        raise ValueError(f"alexnet: input_size {input_size} is too small; the minimum is "
-                         f"{MIN_INPUT_SIZE} (every stage must stay at least 1x1)")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"alexnet: dropout must be in [0, 1), got {dropout!r}")
+    _check(num_classes, input_size, width, groups, dropout, init)
     dtype = np.dtype(dtype)
-    config = dict(builder="alexnet", num_classes=int(num_classes), input_size=int(input_size), width=float(width),
-                  groups=int(groups), lrn=bool(lrn), dropout=float(dropout), init=init,
-                  seed=int(seed), dtype=dtype.name)
+    config = dict(
+        builder="alexnet", num_classes=int(num_classes), input_size=int(input_size),
+        width=float(width), groups=int(groups), lrn=bool(lrn), dropout=float(dropout), init=init,
+        seed=int(seed), dtype=dtype.name,
+    )  # fmt: skip
     rng = np.random.default_rng(seed)
     channels = [_scaled(c, width, groups) for c in CONV_CHANNELS]
+    layers = _features(channels, groups, lrn, dtype, rng)
+    side = _feature_side(input_size)
     hidden = max(1, int(round(FC_WIDTH * width)))
+    layers += _classifier(
+        channels[-1] * side * side, hidden, num_classes, dropout, seed, dtype, rng
+    )
+    model = Sequential(layers)
+    fuse_conv_relu(model)  # relu1-5 run inside conv1-5 (same results, faster)
+    _initialise(model, init, rng)
+    model.config = config
+    return model
 
-    layers = []
-    cin = 3
+
+def _check(num_classes, input_size, width, groups, dropout, init) -> None:
+    choice("alexnet: init", init, INITS)
+    choice("alexnet: groups", groups, (1, 2))
+    if not real("alexnet: width", width) > 0:
+        raise ValueError(f"alexnet: width must be positive, got {width!r}")
+    integer("alexnet: num_classes", num_classes, 1)
+    if integer("alexnet: input_size", input_size, 1) < MIN_INPUT_SIZE:
+        raise ValueError(
+            f"alexnet: input_size {input_size} is too small; the minimum is "
+            f"{MIN_INPUT_SIZE} (every stage must stay at least 1x1)"
+        )
+    fraction("alexnet: dropout", dropout)
+
+
+def _features(channels, groups, lrn, dtype, rng) -> list:
+    """conv1 ... pool5: (name, layer) pairs; norm layers only with ``lrn``."""
+    layers, cin = [], 3
     for (name, k, s, p, grouped), cout in zip(_CONVS, channels):
         i = name[-1]
-        layers.append((name, Conv2D(cin, cout, k, s, p, groups=groups if grouped else 1,
-                                    dtype=dtype, rng=rng, input_grad=(name != "conv1"))))
-        layers.append((f"relu{i}", ReLU()))
+        conv = Conv2D(
+            cin, cout, k, s, p, groups=groups if grouped else 1, dtype=dtype, rng=rng,
+            input_grad=(name != "conv1"),
+        )  # fmt: skip
+        layers += [(name, conv), (f"relu{i}", ReLU())]
         if lrn and name in ("conv1", "conv2"):
             layers.append((f"norm{i}", LocalResponseNorm(5, 1e-4, 0.75, 2.0)))
         if name in ("conv1", "conv2", "conv5"):
             layers.append((f"pool{i}", MaxPool2D(3, 2)))
         cin = cout
-    side = _feature_side(input_size)
-    layers.append(("flatten", Flatten()))
-    fin = cin * side * side
-    for i, fout in ((6, hidden), (7, hidden)):
-        layers.append((f"fc{i}", Linear(fin, fout, dtype=dtype, rng=rng)))
-        layers.append((f"relu{i}", ReLU()))
+    return layers
+
+
+def _classifier(fin, hidden, num_classes, dropout, seed, dtype, rng) -> list:
+    """flatten fc6 relu6 drop6 fc7 relu7 drop7 fc8 (drop layers only when ``dropout > 0``)."""
+    layers = [("flatten", Flatten())]
+    for i in (6, 7):
+        layers += [(f"fc{i}", Linear(fin, hidden, dtype=dtype, rng=rng)), (f"relu{i}", ReLU())]
         if dropout > 0:
             layers.append((f"drop{i}", Dropout(dropout, rng=np.random.default_rng([seed, i]))))
-        fin = fout
-    layers.append(("fc8", Linear(fin, num_classes, dtype=dtype, rng=rng)))
-
-    model = Sequential(layers)
-    fuse_conv_relu(model)                 # relu1-5 run inside conv1-5 (same results, faster)
-    _initialise(model, init, rng)
-    model.config = config
-    return model
+        fin = hidden
+    return layers + [("fc8", Linear(fin, num_classes, dtype=dtype, rng=rng))]
 
 
 def _initialise(model: Sequential, init: str, rng: np.random.Generator) -> None:

@@ -26,10 +26,9 @@ def check_keys(who: str, state, expected) -> None:
     """``state`` must be a dict with exactly the keys ``expected`` (SGD uses this too)."""
     if not isinstance(state, dict):
         raise ValueError(f"{who} state must be a dict, got {type(state).__name__}")
-    if missing := [key for key in expected if key not in state]:
-        raise ValueError(f"{who} state is missing {missing}")
-    if unknown := sorted(key for key in state if key not in expected):
-        raise ValueError(f"{who} state has unknown keys {unknown}")
+    missing, unknown = [k for k in expected if k not in state], sorted(set(state) - set(expected))
+    if missing or unknown:
+        raise ValueError(f"{who} state does not fit: missing {missing}, unknown keys {unknown}")
 
 
 class _Schedule:
@@ -37,13 +36,12 @@ class _Schedule:
 
     _STATE: dict = {}  # state key -> validator(who, value)
 
-    def __init__(self, optimizer, **state) -> None:
+    def __init__(self, optimizer) -> None:
         if not hasattr(optimizer, "lr"):
             raise ValueError(
                 f"optimizer must have a settable 'lr' attribute, got {type(optimizer).__name__}"
             )
         self.optimizer = optimizer
-        self._restore(state)
 
     @property
     def lr(self) -> float:
@@ -54,7 +52,8 @@ class _Schedule:
         name = type(self).__name__
         return {key: self._STATE[key](f"{name}: {key}", value) for key, value in state.items()}
 
-    def _restore(self, state) -> None:
+    def _set(self, **state) -> None:
+        """Check every value of ``state``, then set them all as attributes."""
         for key, value in self._checked(state).items():
             setattr(self, key, value)
 
@@ -63,13 +62,9 @@ class _Schedule:
         return {key: getattr(self, key) for key in self._STATE}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore ``state_dict()``; checks everything before changing anything.
-
-        Restores the configuration saved in ``state``, but not the optimizer's lr (restore the
-        optimizer too).
-        """
+        """Restore a ``state_dict()`` (not the optimizer's lr); checks all before changing any."""
         check_keys(type(self).__name__, state, self._STATE)
-        self._restore(state)
+        self._set(**state)
 
     def __repr__(self) -> str:
         state = ", ".join(f"{key}={value!r}" for key, value in self.state_dict().items())
@@ -77,31 +72,20 @@ class _Schedule:
 
 
 class ReduceLROnPlateau(_Schedule):
-    """Multiply the learning rate by ``factor`` when a metric has stopped improving.
+    """Multiply the lr by ``factor`` when a metric has stopped improving (PyTorch's semantics).
 
-    Call ``step(metric)`` once per epoch, after validation. With the default ``mode="min"`` the
-    metric is something where lower is better -- the paper uses the validation *error* rate
-    (pass ``1 - top1_accuracy``, or use ``mode="max"`` with the accuracy).
+    Call ``step(metric)`` once per epoch, after validation; it returns True iff it lowered the lr.
+    With ``mode="min"`` lower is better: the paper's validation error rate (``1 - top1``); use
+    ``mode="max"`` for an accuracy.
 
-    Semantics follow ``torch.optim.lr_scheduler.ReduceLROnPlateau``:
-
-    * ``best`` starts at +inf (``mode="min"``) or -inf (``mode="max"``).
-    * A metric is an improvement iff, for ``mode="min"``, ``metric < best * (1 - threshold)``
-      (``threshold_mode="rel"``) or ``metric < best - threshold`` (``"abs"``); for ``mode="max"``,
-      ``metric > best * (1 + threshold)`` or ``metric > best + threshold``. An improvement sets
-      ``best = metric`` and resets ``num_bad_epochs`` to 0; anything else increments it.
-    * While in cooldown (``cooldown_counter > 0``) the counter is decremented and bad epochs are
-      not counted.
-    * When ``num_bad_epochs > patience`` the lr becomes ``max(lr * factor, min_lr)``,
-      ``num_bad_epochs`` is reset and ``cooldown_counter = cooldown``. So with ``patience=2`` the
-      lr drops on the third consecutive epoch without improvement.
-
-    ``step`` returns True iff it lowered the lr (it returns False when the lr is already at
-    ``min_lr``). ``reductions`` counts the reductions performed. A NaN metric raises ValueError
-    (a diverged run should stop, not silently look like "no improvement").
-
-    ``state_dict()`` holds the configuration and the counters (``best``, ``num_bad_epochs``,
-    ``cooldown_counter``, ``last_epoch``, ``reductions``).
+    * ``best`` starts at +-inf. ``metric`` improves on it iff ``metric < best * (1 - threshold)``
+      (``threshold_mode="rel"``) or ``metric < best - threshold`` (``"abs"``), mirrored for
+      ``"max"``; it then becomes ``best`` and ``num_bad_epochs`` drops to 0, else it grows by 1.
+    * During a cooldown (``cooldown_counter > 0``, counted down each epoch) bad epochs do not count.
+    * When ``num_bad_epochs > patience`` (with ``patience=2``: the third bad epoch in a row) the lr
+      becomes ``max(lr * factor, min_lr)``, ``num_bad_epochs`` drops to 0 and a cooldown of
+      ``cooldown`` epochs starts. ``reductions`` counts the drops that lowered the lr.
+    * A NaN metric raises ValueError: a diverged run should stop, not look like "no improvement".
     """
 
     _STATE = {
@@ -113,10 +97,7 @@ class ReduceLROnPlateau(_Schedule):
         "min_lr": non_negative,
         "mode": lambda who, value: str(choice(who, value, ("min", "max"))),
         "best": real,
-        "num_bad_epochs": _count,
-        "cooldown_counter": _count,
-        "last_epoch": _count,
-        "reductions": _count,
+        **dict.fromkeys(("num_bad_epochs", "cooldown_counter", "last_epoch", "reductions"), _count),
     }
 
     def __init__(
@@ -130,18 +111,16 @@ class ReduceLROnPlateau(_Schedule):
         min_lr: float = 1e-6,
         mode: str = "min",
     ) -> None:
-        config = dict(factor=factor, patience=patience, threshold=threshold, cooldown=cooldown)
-        config.update(threshold_mode=threshold_mode, min_lr=min_lr, mode=mode)
+        super().__init__(optimizer)
         best = math.inf if mode == "min" else -math.inf
-        counters = dict(num_bad_epochs=0, cooldown_counter=0, last_epoch=0, reductions=0)
-        super().__init__(optimizer, **config, best=best, **counters)
+        self._set(factor=factor, patience=patience, cooldown=cooldown, min_lr=min_lr, mode=mode)
+        self._set(threshold=threshold, threshold_mode=threshold_mode, best=best)
+        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = self.reductions = 0
 
     def _checked(self, state) -> dict:
         checked = super()._checked(state)
-        if checked["threshold_mode"] == "rel" and checked["threshold"] >= 1.0:
-            raise ValueError(
-                f"ReduceLROnPlateau: a relative threshold must be < 1, got {state['threshold']!r}"
-            )
+        if checked.get("threshold_mode") == "rel":  # always set together with threshold
+            fraction("ReduceLROnPlateau: a relative threshold", checked["threshold"])
         return checked
 
     @property
@@ -149,10 +128,13 @@ class ReduceLROnPlateau(_Schedule):
         return self.cooldown_counter > 0
 
     def is_better(self, metric: float, best: float) -> bool:
-        sign = 1.0 if self.mode == "min" else -1.0  # a "max" metric is a negated "min" one
+        if self.mode == "min":
+            if self.threshold_mode == "rel":
+                return metric < best * (1.0 - self.threshold)
+            return metric < best - self.threshold
         if self.threshold_mode == "rel":
-            return sign * metric < sign * best * (1.0 - sign * self.threshold)
-        return sign * metric < sign * best - self.threshold
+            return metric > best * (1.0 + self.threshold)
+        return metric > best + self.threshold
 
     def step(self, metric) -> bool:
         """Record one epoch's metric; lower the lr if it has plateaued. Returns True iff lowered."""
@@ -170,11 +152,10 @@ class ReduceLROnPlateau(_Schedule):
         self.num_bad_epochs, self.cooldown_counter = 0, self.cooldown
         old_lr = float(self.optimizer.lr)
         new_lr = max(old_lr * self.factor, self.min_lr)
-        if new_lr >= old_lr:
-            return False
-        self.optimizer.lr = new_lr
-        self.reductions += 1
-        return True
+        if new_lr < old_lr:
+            self.optimizer.lr = new_lr
+            self.reductions += 1
+        return new_lr < old_lr
 
 
 class StepLR(_Schedule):
@@ -194,8 +175,8 @@ class StepLR(_Schedule):
     }
 
     def __init__(self, optimizer, step_size: int = 30, gamma: float = 0.1) -> None:
-        base_lr = getattr(optimizer, "lr", None)
-        super().__init__(optimizer, step_size=step_size, gamma=gamma, base_lr=base_lr, last_epoch=0)
+        super().__init__(optimizer)
+        self._set(step_size=step_size, gamma=gamma, base_lr=optimizer.lr, last_epoch=0)
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate this schedule assigns to (0-based) ``epoch``."""
@@ -204,6 +185,6 @@ class StepLR(_Schedule):
 
     def step(self, metric=None) -> bool:
         self.last_epoch += 1
-        old_lr = float(self.optimizer.lr)
-        self.optimizer.lr = self.lr_at(self.last_epoch)
-        return self.optimizer.lr != old_lr
+        old_lr, new_lr = float(self.optimizer.lr), self.lr_at(self.last_epoch)
+        self.optimizer.lr = new_lr
+        return new_lr != old_lr

@@ -9,9 +9,7 @@ from .schedules import check_keys
 
 __all__ = ["SGD", "default_decay_filter"]
 
-# step() works in pieces of 64K elements (256 KiB of float32): a piece's param, grad, velocity
-# and scratch stay in L2 cache; measured 1.7x faster than whole arrays on AlexNet.
-_CHUNK = 1 << 16
+_CHUNK = 1 << 16  # step() goes by pieces this long, in L2 cache: 1.7x faster on AlexNet
 
 _CHECKS = {  # hyperparameter -> its validator
     "lr": lambda value: non_negative("SGD: learning rate (lr)", value),
@@ -64,16 +62,15 @@ class SGD:
         decay_filter = default_decay_filter if decay_filter is None else decay_filter
         if not callable(decay_filter):
             raise ValueError(f"SGD: decay_filter must be callable or None, got {decay_filter!r}")
-        self._velocity: dict[str, np.ndarray] = {}
-        self._decayed: list[str] = []
-        self._pieces: list[tuple] = []  # (decay?, param, grad, velocity, scratch) views
-        scratch: dict[np.dtype, np.ndarray] = {}  # one buffer per dtype
+        self._velocity, self._decayed, self._pieces = {}, [], []
+        scratch = {}  # one buffer per dtype
         for name, (param, grad) in _checked(named_parameters).items():
             velocity = self._velocity[name] = np.zeros(param.shape, param.dtype)
             decay = bool(decay_filter(name))
             self._decayed += [name] if decay else []
             buffer = scratch.setdefault(param.dtype, np.empty(_CHUNK, param.dtype))
-            self._pieces += [(decay, *piece) for piece in _pieces(param, grad, velocity, buffer)]
+            pieces = _pieces(param, grad, velocity, buffer)  # (param, grad, velocity, scratch)
+            self._pieces += [(decay, *piece) for piece in pieces]
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -3,13 +3,14 @@
 Keeping the call in one place lets ``tinynet.perf.profile`` measure the share of a training step
 spent in BLAS without touching NumPy. Never call this from inside a Numba kernel.
 """
+
 from __future__ import annotations
 
 import time
 
 import numpy as np
 
-#: When not None, a list that ``matmul`` appends (seconds, flops) to; set by ``tinynet.perf.profile``.
+#: When not None, a list ``matmul`` appends (seconds, flops) to; set by ``tinynet.perf.profile``.
 record: list | None = None
 
 

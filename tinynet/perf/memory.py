@@ -8,6 +8,7 @@ steps, at the price of a resident size that stays at its high-water mark plus so
 fragmentation. ``examples/alexnet.py`` and the benchmark call it; call it yourself in your own
 training scripts if you want the same.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -1,4 +1,5 @@
 """Where a step's time goes: per-layer forward/backward seconds and the share spent in GEMM."""
+
 from __future__ import annotations
 
 import time
@@ -19,6 +20,7 @@ class LayerTimes:
 @dataclass
 class StepProfile:
     """Seconds per layer (forward, backward, of which GEMM) for one or more profiled steps."""
+
     layers: dict[str, LayerTimes] = field(default_factory=dict)
     steps: int = 0
 
@@ -36,16 +38,22 @@ class StepProfile:
 
     def table(self) -> str:
         n = max(self.steps, 1)
-        lines = [f"{'layer':<9} {'forward ms':>11} {'backward ms':>12} {'GEMM ms':>9} "
-                 f"{'GEMM GFLOP/s':>13}"]
+        lines = [
+            f"{'layer':<9} {'forward ms':>11} {'backward ms':>12} {'GEMM ms':>9} "
+            f"{'GEMM GFLOP/s':>13}"
+        ]
         for name, t in self.layers.items():
             rate = t.gemm_flops / t.gemm / 1e9 if t.gemm > 0 else 0.0
-            lines.append(f"{name:<9} {t.forward / n * 1e3:>11.1f} {t.backward / n * 1e3:>12.1f} "
-                         f"{t.gemm / n * 1e3:>9.1f} {rate:>13.1f}")
+            lines.append(
+                f"{name:<9} {t.forward / n * 1e3:>11.1f} {t.backward / n * 1e3:>12.1f} "
+                f"{t.gemm / n * 1e3:>9.1f} {rate:>13.1f}"
+            )
         share = self.gemm / self.total if self.total else 0.0
-        lines.append(f"{'total':<9} {sum(t.forward for t in self.layers.values()) / n * 1e3:>11.1f}"
-                     f" {sum(t.backward for t in self.layers.values()) / n * 1e3:>12.1f} "
-                     f"{self.gemm / n * 1e3:>9.1f}   GEMM share {share:.0%}")
+        lines.append(
+            f"{'total':<9} {sum(t.forward for t in self.layers.values()) / n * 1e3:>11.1f}"
+            f" {sum(t.backward for t in self.layers.values()) / n * 1e3:>12.1f} "
+            f"{self.gemm / n * 1e3:>9.1f}   GEMM share {share:.0%}"
+        )
         return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ OpenBLAS reads its variable when NumPy is first imported, so it takes effect onl
 is imported before NumPy (as ``examples/alexnet.py`` does); the OpenMP one takes effect as long as
 no OpenMP runtime was started before tinynet's first parallel kernel.
 """
+
 import os
 
 DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}

@@ -4,6 +4,7 @@ Layers run one at a time, so a single grow-only buffer per (slot, dtype) is enou
 matrix of conv2 and conv3 never exist at once. A layer must not keep a workspace view past the
 call that obtained it.
 """
+
 from __future__ import annotations
 
 import numpy as np

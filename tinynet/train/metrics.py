@@ -77,5 +77,5 @@ class Meter:
     def total(self, comm) -> Stats:
         """The pass's figures, summed over the ranks of ``comm`` (each counted its own samples)."""
         images, loss_sum, top1, top5 = comm.sum([self.images, self.loss_sum, self.top1, self.top5])
-        summed = Meter(images, loss_sum, top1, top5)
-        return Stats(summed.loss, summed.acc1, summed.acc5, int(images), self.seconds)
+        summed = Meter(int(images), float(loss_sum), int(top1), int(top5))
+        return Stats(summed.loss, summed.acc1, summed.acc5, summed.images, self.seconds)

@@ -61,10 +61,17 @@ class Trainer(TrainerState):
         step_size=30, **kwargs,
     ) -> Trainer:  # fmt: skip
         """A trainer with the paper's SGD and the named schedule ("plateau", "step" or None)."""
-        optimizer = SGD(model.named_parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-        options = {"plateau": dict(factor=0.1, patience=patience), "step": dict(step_size=step_size)}
+        optimizer = SGD(
+            model.named_parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay
+        )
+        options = {
+            "plateau": dict(factor=0.1, patience=patience),
+            "step": dict(step_size=step_size),
+        }
         if schedule is not None and schedule not in SCHEDULES:
-            raise ValueError(f"Trainer: schedule must be 'plateau', 'step' or None, got {schedule!r}")
+            raise ValueError(
+                f"Trainer: schedule must be 'plateau', 'step' or None, got {schedule!r}"
+            )
         sched = SCHEDULES[schedule](optimizer, **options[schedule]) if schedule else None
         return cls(model, optimizer, sched, **kwargs)
 
@@ -153,7 +160,7 @@ class Trainer(TrainerState):
         if val is not None:
             record.update(val_loss=val.loss, val_top1=val.acc1, val_top5=val.acc5)
             first = not any("val_top1" in r for r in self.history)
-            record["is_best"] = first or val.acc1 > self.best_acc1
+            record["is_best"] = bool(first or val.acc1 > self.best_acc1)
             if record["is_best"]:
                 self.best_acc1 = val.acc1
             self.best_acc5 = max(self.best_acc5, val.acc5)
