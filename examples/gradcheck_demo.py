@@ -3,16 +3,8 @@
 import numpy as np
 
 from tinynet import Sequential, gradcheck
-from tinynet.layers import (
-    Conv2D,
-    Dropout,
-    Flatten,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2D,
-    ReLU,
-    SoftmaxCrossEntropy,
-)
+from tinynet.layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
+from tinynet.layers.loss import SoftmaxCrossEntropy
 
 
 def main():

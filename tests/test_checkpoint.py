@@ -313,16 +313,18 @@ def test_npz_with_wrong_marker(tmp_path):
         load_checkpoint(path)
 
 
+def header(version):
+    """The first entries of a tinynet checkpoint of ``version``, with an empty meta."""
+    return {
+        "format": np.array("tinynet-checkpoint"),
+        "version": np.array(version),
+        "meta.json": np.array("{}"),
+    }
+
+
 def test_newer_version_is_refused(tmp_path):
     path = tmp_path / "future.npz"
-    np.savez(
-        path,
-        **{
-            "format": np.array("tinynet-checkpoint"),
-            "version": np.array(3),
-            "meta.json": np.array("{}"),
-        },
-    )
+    np.savez(path, **header(3))
     with pytest.raises(CheckpointError, match="future.npz.*version 3.*newer"):
         load_checkpoint(path)
 
@@ -340,9 +342,7 @@ def test_object_array_inside_is_refused(tmp_path):
     np.savez(
         path,
         **{
-            "format": np.array("tinynet-checkpoint"),
-            "version": np.array(2),
-            "meta.json": np.array("{}"),
+            **header(2),
             "optim.json": np.array("{}"),
             "sched.json": np.array("{}"),
             "model/w": np.array([{"a": 1}], dtype=object),

@@ -196,25 +196,9 @@ def test_help_documents_every_flag():
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_saves_a_loadable_checkpoint(colours, tmp_path):
     out = tmp_path / "interrupted"
-    cmd = [
-        sys.executable,
-        str(ROOT / "examples" / "alexnet.py"),
-        "--data",
-        str(colours),
-        "--output",
-        str(out),
-        "--epochs",
-        "50",
-        "--image-size",
-        "67",
-        "--width",
-        "0.125",
-        "-b",
-        "2",
-        "-j",
-        "1",
-        "--no-progress",
-    ]
+    flags = "--epochs 50 --image-size 67 --width 0.125 -b 2 -j 1 --no-progress".split()
+    script = str(ROOT / "examples" / "alexnet.py")
+    cmd = [sys.executable, script, "--data", str(colours), "--output", str(out), *flags]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120

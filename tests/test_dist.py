@@ -338,27 +338,9 @@ def test_usage_errors_are_said_once(colours, tmp_path):
 def test_sigint_stops_every_rank_and_rank_zero_saves(colours, tmp_path):
     out = tmp_path / "interrupted"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    cmd = LAUNCHER + [
-        "-n",
-        "2",
-        sys.executable,
-        "examples/alexnet.py",
-        "--data",
-        str(colours),
-        "--output",
-        str(out),
-        "--epochs",
-        "50",
-        "--image-size",
-        "67",
-        "--width",
-        "0.125",
-        "-b",
-        "2",
-        "-j",
-        "0",
-        "--no-progress",
-    ]
+    flags = "--epochs 50 --image-size 67 --width 0.125 -b 2 -j 0 --no-progress".split()
+    script = ["examples/alexnet.py", "--data", str(colours), "--output", str(out), *flags]
+    cmd = LAUNCHER + ["-n", "2", sys.executable, *script]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -5,16 +5,8 @@ import pytest
 
 from tinynet import Sequential
 from tinynet.gradcheck import check_layer, check_loss, check_model_with_loss, rel_error
-from tinynet.layers import (
-    Conv2D,
-    Dropout,
-    Flatten,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2D,
-    ReLU,
-    SoftmaxCrossEntropy,
-)
+from tinynet.layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
+from tinynet.layers.loss import SoftmaxCrossEntropy
 
 from .conftest import distinct
 

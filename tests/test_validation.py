@@ -4,16 +4,8 @@ import numpy as np
 import pytest
 
 from tinynet import Sequential
-from tinynet.layers import (
-    Conv2D,
-    Dropout,
-    Flatten,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2D,
-    ReLU,
-    SoftmaxCrossEntropy,
-)
+from tinynet.layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
+from tinynet.layers.loss import SoftmaxCrossEntropy
 
 
 def test_conv_wrong_ndim():

@@ -144,6 +144,15 @@ def float_input(x, dtype=None) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=dtype)
 
 
+def check_keys(who: str, state, expected) -> None:
+    """``state`` must be a dict with exactly the keys ``expected``."""
+    if not isinstance(state, dict):
+        raise ValueError(f"{who} state must be a dict, got {type(state).__name__}")
+    missing, unknown = [k for k in expected if k not in state], sorted(set(state) - set(expected))
+    if missing or unknown:
+        raise ValueError(f"{who} state does not fit: missing {missing}, unknown keys {unknown}")
+
+
 def check_state(who: str, expected: dict, state) -> None:
     """``state`` must have exactly the keys of ``expected`` with the same shapes, finite values.
 

@@ -13,12 +13,7 @@ from .pool import (
     maxpool_forward,
     maxpool_forward_reference,
 )
-from .transpose import (
-    nchw_to_rows,
-    nchw_to_rows_reference,
-    rows_to_nchw,
-    rows_to_nchw_reference,
-)
+from .transpose import nchw_to_rows, nchw_to_rows_reference, rows_to_nchw, rows_to_nchw_reference
 
 __all__ = [
     "im2col",

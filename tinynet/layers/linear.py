@@ -26,8 +26,8 @@ class Linear(Layer):
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng() if rng is None else rng
         bound = 1 / math.sqrt(in_features)
-        weight = rng.uniform(-bound, bound, (out_features, in_features))
-        self._add_param("weight", weight.astype(self.dtype))
+        shape = (out_features, in_features)
+        self._add_param("weight", rng.uniform(-bound, bound, shape).astype(self.dtype))
         self._add_param("bias", rng.uniform(-bound, bound, out_features).astype(self.dtype))
         self._x = None
 

@@ -10,16 +10,8 @@ import math
 
 import numpy as np
 
-from ..layers import (
-    Conv2D,
-    Dropout,
-    Flatten,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2D,
-    ReLU,
-    fuse_conv_relu,
-)
+from ..layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
+from ..layers.fusion import fuse_conv_relu
 from ..sequential import Sequential
 from ..validate import choice, fraction, integer, out_size, real
 

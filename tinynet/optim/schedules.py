@@ -15,20 +15,11 @@ from __future__ import annotations
 import math
 from functools import partial
 
-from ..validate import choice, fraction, integer, non_negative, positive, real
+from ..validate import check_keys, choice, fraction, integer, non_negative, positive, real
 
 __all__ = ["ReduceLROnPlateau", "StepLR"]
 
 _count = partial(integer, minimum=0)
-
-
-def check_keys(who: str, state, expected) -> None:
-    """``state`` must be a dict with exactly the keys ``expected`` (SGD uses this too)."""
-    if not isinstance(state, dict):
-        raise ValueError(f"{who} state must be a dict, got {type(state).__name__}")
-    missing, unknown = [k for k in expected if k not in state], sorted(set(state) - set(expected))
-    if missing or unknown:
-        raise ValueError(f"{who} state does not fit: missing {missing}, unknown keys {unknown}")
 
 
 class _Schedule:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import fraction, non_negative
-from .schedules import check_keys
+from ..validate import check_keys, fraction, non_negative
 
 __all__ = ["SGD", "default_decay_filter"]
 
