@@ -17,11 +17,12 @@ import os
 
 ORIGINAL_ENV = dict(os.environ)  # PyTorch's runs get this: without tinynet's thread defaults
 
+# first, so that OpenBLAS sees tinynet's thread defaults, as in examples/alexnet.py
+import tinynet  # noqa: E402,F401  # isort: skip
+
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -29,135 +30,9 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-import tinynet  # noqa: E402,F401  first, so OpenBLAS sees tinynet's defaults, as in examples/alexnet.py
+from alexnet_speed_runners import CLASSES, CONFIGS, SIZE, child, threads, timed  # noqa: E402
 
 HERE = Path(__file__).resolve()
-CONFIGS = {"paper": dict(groups=2, lrn=True), "plain": dict(groups=1, lrn=False)}
-SIZE, CLASSES = 227, 1000
-
-
-# -- the two frameworks -----------------------------------------------------------------------
-
-
-def tinynet_runner(config, batch):
-    from tinynet.layers import SoftmaxCrossEntropy
-    from tinynet.perf.memory import retain_freed_memory
-
-    retain_freed_memory()  # as examples/alexnet.py does
-    from tinynet.models import alexnet
-    from tinynet.optim import SGD
-
-    model = alexnet(num_classes=CLASSES, input_size=SIZE, init="caffe", **CONFIGS[config])
-    opt = SGD(model.named_parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
-    loss_fn = SoftmaxCrossEntropy()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32)
-    y = rng.integers(0, CLASSES, batch)
-
-    def train_step():
-        model.train()
-        loss_fn.forward(model.forward(x), y)
-        model.backward(loss_fn.backward())
-        opt.step()
-
-    def infer_step():
-        model.eval()
-        model.forward(x)
-
-    return train_step, infer_step
-
-
-def torch_model(config):
-    import torch.nn as nn
-
-    g, lrn = CONFIGS[config]["groups"], CONFIGS[config]["lrn"]
-    norm = (lambda: [nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0)]) if lrn else (lambda: [])
-    return nn.Sequential(
-        nn.Conv2d(3, 96, 11, 4),
-        nn.ReLU(inplace=True),
-        *norm(),
-        nn.MaxPool2d(3, 2),
-        nn.Conv2d(96, 256, 5, padding=2, groups=g),
-        nn.ReLU(inplace=True),
-        *norm(),
-        nn.MaxPool2d(3, 2),
-        nn.Conv2d(256, 384, 3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(384, 384, 3, padding=1, groups=g),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(384, 256, 3, padding=1, groups=g),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(3, 2),
-        nn.Flatten(),
-        nn.Linear(9216, 4096),
-        nn.ReLU(inplace=True),
-        nn.Dropout(0.5),
-        nn.Linear(4096, 4096),
-        nn.ReLU(inplace=True),
-        nn.Dropout(0.5),
-        nn.Linear(4096, CLASSES),
-    )
-
-
-def torch_runner(config, batch):
-    import torch
-
-    torch.manual_seed(0)
-    model = torch_model(config)
-    opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32))
-    y = torch.from_numpy(rng.integers(0, CLASSES, batch))
-
-    def train_step():
-        model.train()
-        opt.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    def infer_step():
-        model.eval()
-        with torch.no_grad():
-            model(x)
-
-    return train_step, infer_step
-
-
-def threads() -> int:
-    import numba
-
-    return numba.config.NUMBA_NUM_THREADS
-
-
-def child(framework, config, batch, warmup, steps, infer_steps):
-    """Runs in a subprocess: prints one JSON line with this framework's figures."""
-    if framework == "torch":
-        import torch
-
-        torch.set_num_threads(threads())
-        train_step, infer_step = torch_runner(config, batch)
-    else:
-        train_step, infer_step = tinynet_runner(config, batch)
-    first = _timed(train_step)
-    for _ in range(warmup - 1):
-        train_step()
-    times = [_timed(train_step) for _ in range(steps)]
-    peak_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
-    infer_step()
-    infer = [_timed(infer_step) for _ in range(infer_steps)]
-    print(
-        json.dumps(
-            {
-                "train_img_s": batch / statistics.median(times),
-                "train_step_s": times,
-                "infer_img_s": batch / statistics.median(infer),
-                "first_step_s": first,
-                "peak_rss_mib": peak_train,
-            }
-        )
-    )
 
 
 # -- tinynet-only measurements ----------------------------------------------------------------
@@ -187,14 +62,8 @@ def layer_breakdown(config, batch, steps):
 def sgemm_ceiling(n=3072, reps=5):
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     a @ a
-    best = min(_timed(lambda: a @ a) for _ in range(reps))
+    best = min(timed(lambda: a @ a) for _ in range(reps))
     return 2 * n**3 / best / 1e9
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 STARTUP = (
@@ -277,7 +146,7 @@ def machine():
     return info
 
 
-def main(argv=None):
+def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="batch 8 and 16, few steps, no torch")
     p.add_argument("--batches", type=int, nargs="+", default=[64, 128])
@@ -291,11 +160,12 @@ def main(argv=None):
         "--child", nargs=3, metavar=("FRAMEWORK", "CONFIG", "BATCH"), help=argparse.SUPPRESS
     )
     args = p.parse_args(argv)
-    if args.child:
-        fw, config, batch = args.child
-        return child(fw, config, int(batch), args.warmup, args.steps, args.infer_steps)
     if args.quick:
         args.batches, args.warmup, args.steps, args.infer_steps = [8, 16], 1, 2, 2
+    return args
+
+
+def frameworks_for(args) -> list[str]:
     frameworks = ["tinynet"]
     if not args.no_torch and not args.quick:
         try:
@@ -304,20 +174,11 @@ def main(argv=None):
             frameworks.append("torch")
         except ImportError:
             print("torch is not installed: measuring tinynet alone")
-    info = machine()
-    print(json.dumps(info, indent=1))
-    if info["OPENBLAS_CORETYPE"]:
-        print(
-            f"note: OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']} forces an older BLAS kernel; "
-            "unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE to measure the machine's own"
-        )
-    results = {
-        "machine": info,
-        "runs": [],
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-    }
-    results["sgemm_gflops"] = sgemm_ceiling(1024 if args.quick else 3072)
-    print(f"sgemm ceiling: {results['sgemm_gflops']:.0f} GFLOP/s")
+    return frameworks
+
+
+def speeds(args, frameworks, results) -> None:
+    """Train/infer img/s and peak memory of each (config, batch, framework), in subprocesses."""
     for config in args.configs:
         for batch in args.batches:
             row = {"config": config, "batch": batch}
@@ -330,7 +191,10 @@ def main(argv=None):
                     flush=True,
                 )
             results["runs"].append(row)
-    print_table(results, frameworks)
+
+
+def layer_profiles(args, results) -> None:
+    """Per-layer forward/backward/GEMM milliseconds of tinynet at the largest batch."""
     biggest = max(args.batches)
     results["layers"] = {}
     for config in args.configs:
@@ -342,19 +206,22 @@ def main(argv=None):
             f"GEMM {gemm_rate:.0f} GFLOP/s inside GEMM, {overall:.0f} GFLOP/s over the whole "
             f"step, against a {results['sgemm_gflops']:.0f} GFLOP/s sgemm ceiling"
         )
-        results["layers"][config] = {
-            "gemm_share": prof.gemm / prof.total,
-            "gemm_gflops": gemm_rate,
-            "step_gflops": overall,
-            "per_layer_ms": {
-                n: [
-                    t.forward / prof.steps * 1e3,
-                    t.backward / prof.steps * 1e3,
-                    t.gemm / prof.steps * 1e3,
-                ]
-                for n, t in prof.layers.items()
-            },
+        per_layer = {
+            n: [
+                t.forward / prof.steps * 1e3,
+                t.backward / prof.steps * 1e3,
+                t.gemm / prof.steps * 1e3,
+            ]
+            for n, t in prof.layers.items()
         }
+        results["layers"][config] = {
+            "gemm_share": prof.gemm / prof.total, "gemm_gflops": gemm_rate,
+            "step_gflops": overall, "per_layer_ms": per_layer,
+        }  # fmt: skip
+
+
+def startup(args, results) -> None:
+    """Import + first step of a small AlexNet, with a cold and a warm Numba cache."""
     with tempfile.TemporaryDirectory() as cache:
         if args.quick:
             results["startup_warm_s"] = startup_seconds(cache)
@@ -369,6 +236,29 @@ def main(argv=None):
                 f"\nimport + first step of a small AlexNet: cold Numba cache "
                 f"{results['compile_cold_s']:.1f} s, warm cache {results['startup_warm_s']:.1f} s"
             )
+
+
+def main(argv=None):
+    args = parse(argv)
+    if args.child:
+        fw, config, batch = args.child
+        return child(fw, config, int(batch), args.warmup, args.steps, args.infer_steps)
+    frameworks = frameworks_for(args)
+    info = machine()
+    print(json.dumps(info, indent=1))
+    if info["OPENBLAS_CORETYPE"]:
+        print(
+            f"note: OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']} forces an older BLAS kernel; "
+            "unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE to measure the machine's own"
+        )
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    results = {"machine": info, "runs": [], "command": command}
+    results["sgemm_gflops"] = sgemm_ceiling(1024 if args.quick else 3072)
+    print(f"sgemm ceiling: {results['sgemm_gflops']:.0f} GFLOP/s")
+    speeds(args, frameworks, results)
+    print_table(results, frameworks)
+    layer_profiles(args, results)
+    startup(args, results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
         print(f"results written to {args.json}")

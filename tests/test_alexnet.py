@@ -1,10 +1,13 @@
 """The AlexNet builder: geometry, parameter counts, init presets."""
 
+import hashlib
+import tracemalloc
+
 import numpy as np
 import pytest
 
-from tinynet.layers import Dropout, LocalResponseNorm
-from tinynet.models import MIN_INPUT_SIZE, alexnet, from_config
+from tinynet.layers import Conv2D, Dropout, Linear, LocalResponseNorm
+from tinynet.models import MIN_INPUT_SIZE, PLANS, alexnet, from_config, param_shapes
 
 PAPER_ORDER = [
     "conv1",
@@ -150,3 +153,95 @@ def test_from_config_names_what_it_cannot_build():
     old = dict(alexnet(num_classes=3, input_size=67, width=0.125).config)
     del old["builder"]  # written before configs named their builder: AlexNet's
     assert from_config(old).num_parameters() == alexnet(3, 67, 0.125).num_parameters()
+
+
+# ----------------------------------------------------------------------------- plan and shapes
+def _digest(model) -> str:
+    """sha256 of every state entry's name, dtype, shape and bytes, in order."""
+    h = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        h.update(f"{key} {value.dtype} {value.shape}".encode() + value.tobytes())
+    return h.hexdigest()
+
+
+#: Digests of models built by alexnet() before it was split into plan + build (commit 5d6b07c).
+BEFORE_THE_SPLIT = [
+    (
+        dict(num_classes=5, input_size=67, width=0.25, seed=3),
+        "84a96900af1c7154652ee3f51f58790722d4cf716c542d295f9215dc0217229c",
+    ),
+    (
+        dict(num_classes=7, input_size=99, width=0.125, groups=1, lrn=False, dropout=0.0,
+             init="he", seed=11),
+        "b8e3cf8f3a43361b124a56e3d9421cb94c88b1217abbe4142096e87bed98121c",
+    ),
+    (
+        dict(num_classes=3, input_size=67, width=0.2, init="caffe", dropout=0.3, seed=1,
+             dtype=np.float64),
+        "736eeeb71a1e4e4f5984559d1ccd764e8a702835e75e6a0ffc4a8d5e041e2e82",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kwargs, digest", BEFORE_THE_SPLIT)
+def test_builds_the_same_models_as_before_the_plan(kwargs, digest):
+    assert _digest(alexnet(**kwargs)) == digest
+
+
+@pytest.mark.parametrize("kwargs", [kw for kw, _ in BEFORE_THE_SPLIT] + [{}])
+def test_param_shapes_are_the_built_models(kwargs):
+    model = alexnet(**kwargs) if kwargs else alexnet(width=0.125)
+    shapes = param_shapes(model.config)
+    assert list(shapes.items()) == [(n, p.shape) for n, p, _ in model.named_parameters()]
+    specs = PLANS["alexnet"](**{k: v for k, v in model.config.items() if k != "builder"})
+    assert [(s.name, s.cls) for s in specs] == [(n, type(layer)) for n, layer in model]
+
+
+def test_param_shapes_of_the_paper_network_and_of_a_huge_one_allocate_nothing():
+    tracemalloc.start()
+    try:
+        paper = param_shapes({"builder": "alexnet"})
+        huge = param_shapes({"width": 1000, "num_classes": 10})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 256 * 1024, peak
+    assert paper["conv1.weight"] == (96, 3, 11, 11) and paper["fc6.weight"] == (4096, 9216)
+    assert sum(np.prod(s) for s in paper.values()) == 60_965_224
+    assert huge["conv2.weight"] == (256_000, 48_000, 5, 5) and huge["fc8.bias"] == (10,)
+
+
+@pytest.mark.parametrize(
+    "config, match",
+    [
+        (None, "expected a model config dict"),
+        ({"builder": "resnet"}, "unknown builder 'resnet'"),
+        ({"depth": 50}, "alexnet.*depth"),
+        ({"init": "xavier"}, "init must be one of"),
+        ({"width": float("inf")}, "width must be finite"),
+        ({"width": 1e306}, "width 1e\\+306 is too large"),
+        ({"groups": True}, "groups must be an integer"),
+        ({"lrn": "no"}, "lrn must be True or False"),
+        ({"seed": -1}, "seed must be >= 0"),
+        ({"dtype": "int32"}, "dtype must be a floating point type"),
+        ({"dtype": "nonsense"}, "dtype must be a floating point type"),
+        ({"num_classes": 2.5}, "num_classes must be an integer"),
+    ],
+)
+def test_param_shapes_refuse_what_from_config_refuses(config, match):
+    with pytest.raises(ValueError, match=match):
+        param_shapes(config)
+    with pytest.raises(ValueError, match=match):
+        from_config(config)
+
+
+def test_layers_give_their_parameter_shapes_without_allocating():
+    assert Conv2D.param_shapes(4, 6, (3, 2), groups=2, dtype=np.float64) == {
+        "weight": (6, 2, 3, 2),
+        "bias": (6,),
+    }
+    assert Linear.param_shapes(7, 3) == {"weight": (3, 7), "bias": (3,)}
+    with pytest.raises(ValueError, match=r"Conv2D\(4, 6, groups=4\): .*divisible by groups"):
+        Conv2D.param_shapes(4, 6, 3, groups=4)
+    with pytest.raises(ValueError, match=r"Linear\(0, 3\): in_features must be >= 1"):
+        Linear.param_shapes(0, 3)

@@ -1,7 +1,10 @@
 """Tests for tinynet.train.atomic: writes that leave the old file or the new one, never a part."""
 
+import errno
 import os
 import stat
+import tempfile
+import traceback
 from pathlib import Path
 
 import pytest
@@ -107,3 +110,54 @@ def test_copy_of_a_missing_file_changes_nothing(tmp_path):
         atomic_copy(tmp_path / "nope.bin", dst)
     assert dst.read_bytes() == b"previous best"
     assert os.listdir(tmp_path) == ["best.bin"]
+
+
+# ----------------------------------------------------------------------------- disk full, no access
+def _disk_full(f):
+    f.write(b"the first part fits")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_is_one_line_naming_the_target_and_the_cause(tmp_path):
+    path = tmp_path / "runs" / "x" / "checkpoint.npz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"old")
+    with pytest.raises(OSError) as info:
+        atomic_write(path, _disk_full)
+    err = info.value
+    assert str(err) == f"cannot write {path}: [Errno 28] No space left on device"
+    assert err.errno == errno.ENOSPC
+    assert err.__suppress_context__ and err.__cause__ is None  # one traceback, not a chain
+    shown = "".join(traceback.format_exception(err))
+    assert shown.count("Traceback") == 1 and "During handling" not in shown
+    assert path.read_bytes() == b"old"
+    assert os.listdir(path.parent) == ["checkpoint.npz"]  # no temporary file left
+
+
+def test_an_unwritable_directory_names_the_target(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):  # chmod does not stop root: simulate the read-only directory
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".out.bin.x.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(
+        PermissionError, match=rf"^cannot write {tmp_path / 'out.bin'}: \[Errno 13\]"
+    ):
+        atomic_write(tmp_path / "out.bin", lambda f: f.write(b"new"))
+    assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- stale temporaries
+def test_stale_temporaries_of_the_target_are_removed_and_nothing_else(tmp_path):
+    stale = [".checkpoint.npz.k3j_h5g6.tmp", ".checkpoint.npz.abcdefgh.tmp"]
+    kept = [
+        "checkpoint.npz.bak",
+        ".other.npz.abcdefgh.tmp",  # another target's
+        ".checkpoint.npz.x.abcdefgh.tmp",  # the temporary file of checkpoint.npz.x
+        ".checkpoint.npz.abcdefgh.tmp.keep",
+        "notes.txt",
+    ]
+    for name in stale + kept:
+        (tmp_path / name).write_bytes(b"x" * 10)
+    atomic_write(tmp_path / "checkpoint.npz", lambda f: f.write(b"new"))
+    assert sorted(os.listdir(tmp_path)) == sorted(kept + ["checkpoint.npz"])
+    assert (tmp_path / "checkpoint.npz").read_bytes() == b"new"

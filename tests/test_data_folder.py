@@ -15,7 +15,7 @@ def _noise(w, h, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
-def _rgb(w=20, h=16, seed=0):
+def rgb_image(w=20, h=16, seed=0):
     return Image.fromarray(_noise(w, h, seed))
 
 
@@ -26,14 +26,14 @@ def _smooth(w, h):
     return Image.fromarray(arr.astype(np.uint8))
 
 
-def _write(path: Path, img: Image.Image, **kw):
+def write_image(path: Path, img: Image.Image, **kw):
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, **kw)
     return path
 
 
 def _truncated_jpeg(path: Path):
-    _write(path, _rgb(64, 48), format="JPEG", quality=95)
+    write_image(path, rgb_image(64, 48), format="JPEG", quality=95)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
@@ -44,23 +44,23 @@ def tree(tmp_path):
     """root/{apple,banana,cherry}/ with every supported format and odd modes."""
     root = tmp_path / "train"
     a, b, c = root / "apple", root / "banana", root / "cherry"
-    _write(a / "rgb.jpg", _rgb(), format="JPEG")
-    _write(a / "GRAY.JPEG", _rgb().convert("L"), format="JPEG")
-    _write(a / "cmyk.jpg", _smooth(40, 32).convert("CMYK"), format="JPEG", quality=95)
-    _write(b / "pal.png", _rgb().convert("P", palette=Image.ADAPTIVE, colors=16))
+    write_image(a / "rgb.jpg", rgb_image(), format="JPEG")
+    write_image(a / "GRAY.JPEG", rgb_image().convert("L"), format="JPEG")
+    write_image(a / "cmyk.jpg", _smooth(40, 32).convert("CMYK"), format="JPEG", quality=95)
+    write_image(b / "pal.png", rgb_image().convert("P", palette=Image.ADAPTIVE, colors=16))
     rgba = np.zeros((16, 20, 4), np.uint8)
     rgba[..., :3] = 200
     rgba[:, 10:, 3] = 255  # right half opaque, left half fully transparent
-    _write(b / "rgba.png", Image.fromarray(rgba))
-    _write(b / "la.png", Image.new("LA", (20, 16), (255, 255)))
+    write_image(b / "rgba.png", Image.fromarray(rgba))
+    write_image(b / "la.png", Image.new("LA", (20, 16), (255, 255)))
     i16 = np.array([[65535, 256 * 100], [0, 256 * 7]], dtype=np.uint16)
-    _write(b / "deep.png", Image.fromarray(i16))
-    _write(c / "x.bmp", _rgb(), format="BMP")
-    _write(c / "y.WebP", _rgb(), format="WEBP", lossless=True)
-    _write(c / "sub" / "nested.png", _rgb())
+    write_image(b / "deep.png", Image.fromarray(i16))
+    write_image(c / "x.bmp", rgb_image(), format="BMP")
+    write_image(c / "y.WebP", rgb_image(), format="WEBP", lossless=True)
+    write_image(c / "sub" / "nested.png", rgb_image())
     _truncated_jpeg(c / "z_bad.jpg")
     (c / "notes.txt").write_text("not an image")
-    _write(c / "._x.jpg", _rgb(), format="JPEG")  # macOS resource-fork name: hidden
+    write_image(c / "._x.jpg", rgb_image(), format="JPEG")  # macOS resource-fork name: hidden
     return root
 
 
@@ -116,14 +116,14 @@ def test_mode_conversions(tree):
 
 @pytest.mark.parametrize("mode", ["1", "L", "P", "RGBA", "LA", "CMYK", "YCbCr", "I", "F", "RGB"])
 def test_to_rgb_any_mode(mode):
-    src = _rgb(9, 7)
+    src = rgb_image(9, 7)
     img = src.convert("L").convert(mode) if mode in ("I", "F") else src.convert(mode)
     out = to_rgb(img)
     assert out.mode == "RGB" and out.size == (9, 7)
 
 
 def test_jpeg_draft_decodes_smaller_but_big_enough(tmp_path):
-    path = _write(tmp_path / "big.jpg", _smooth(1040, 800), format="JPEG", quality=95)
+    path = write_image(tmp_path / "big.jpg", _smooth(1040, 800), format="JPEG", quality=95)
     full = open_rgb(path)
     small = open_rgb(path, min_size=200)
     assert full.size == (1040, 800)
@@ -138,7 +138,7 @@ def test_missing_root_and_no_classes(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         ImageFolder(tmp_path / "nope")
     (tmp_path / "flat").mkdir()
-    _write(tmp_path / "flat" / "a.png", _rgb())
+    write_image(tmp_path / "flat" / "a.png", rgb_image())
     with pytest.raises(DatasetError, match="no class sub-folders"):
         ImageFolder(tmp_path / "flat")
 
@@ -156,16 +156,16 @@ def test_empty_class_folder_named(tree):
 
 
 # ------------------------------------------------------------ check_dataset
-def _dataset(root: Path, train=("a", "b"), val=("a", "b"), per_class=2):
+def write_dataset(root: Path, train=("a", "b"), val=("a", "b"), per_class=2):
     for split, classes in (("train", train), ("val", val)):
         for c in classes:
             for i in range(per_class):
-                _write(root / split / c / f"{i}.png", _rgb(seed=i))
+                write_image(root / split / c / f"{i}.png", rgb_image(seed=i))
     return root
 
 
 def test_check_dataset_ok(tmp_path):
-    train, val = check_dataset(_dataset(tmp_path / "ds"))
+    train, val = check_dataset(write_dataset(tmp_path / "ds"))
     assert train.classes == val.classes == ["a", "b"]
     assert len(train) == len(val) == 4
 
@@ -177,7 +177,7 @@ def test_check_missing_data_dir(tmp_path):
 
 @pytest.mark.parametrize("split", ["train", "val"])
 def test_check_missing_split(tmp_path, split):
-    root = _dataset(tmp_path / "ds")
+    root = write_dataset(tmp_path / "ds")
     import shutil
 
     shutil.rmtree(root / split)
@@ -186,15 +186,15 @@ def test_check_missing_split(tmp_path, split):
 
 
 def test_check_passed_split_folder_itself(tmp_path):
-    root = _dataset(tmp_path / "ds")
+    root = write_dataset(tmp_path / "ds")
     with pytest.raises(DatasetError, match="pass its parent"):
         check_dataset(root / "train")
 
 
 def test_check_flat_val_is_imagenet_raw_layout(tmp_path):
-    root = _dataset(tmp_path / "ds", val=())
+    root = write_dataset(tmp_path / "ds", val=())
     for i in range(3):
-        _write(root / "val" / f"ILSVRC2012_val_{i:08d}.JPEG", _rgb(), format="JPEG")
+        write_image(root / "val" / f"ILSVRC2012_val_{i:08d}.JPEG", rgb_image(), format="JPEG")
     with pytest.raises(DatasetError) as e:
         check_dataset(root)
     msg = str(e.value)
@@ -203,14 +203,14 @@ def test_check_flat_val_is_imagenet_raw_layout(tmp_path):
 
 
 def test_check_flat_train(tmp_path):
-    root = _dataset(tmp_path / "ds")
-    _write(root / "train" / "loose.png", _rgb())
+    root = write_dataset(tmp_path / "ds")
+    write_image(root / "train" / "loose.png", rgb_image())
     with pytest.raises(DatasetError, match=r"train' holds 1 image\(s\) directly.*inside a class"):
         check_dataset(root)
 
 
 def test_check_split_without_class_folders(tmp_path):
-    root = _dataset(tmp_path / "ds", val=())
+    root = write_dataset(tmp_path / "ds", val=())
     (root / "val").mkdir(exist_ok=True)
     (root / "val" / "README").write_text("x")
     with pytest.raises(DatasetError, match=r"val' has no class folders.*README"):
@@ -218,7 +218,7 @@ def test_check_split_without_class_folders(tmp_path):
 
 
 def test_check_empty_class_folder(tmp_path):
-    root = _dataset(tmp_path / "ds")
+    root = write_dataset(tmp_path / "ds")
     (root / "val" / "b" / "0.png").unlink()
     (root / "val" / "b" / "1.png").unlink()
     with pytest.raises(DatasetError, match=r"contain no image: .*val/b\."):
@@ -226,7 +226,7 @@ def test_check_empty_class_folder(tmp_path):
 
 
 def test_check_val_classes_differ(tmp_path):
-    root = _dataset(tmp_path / "ds", train=("a", "b", "c"), val=("a", "b", "zz"))
+    root = write_dataset(tmp_path / "ds", train=("a", "b", "c"), val=("a", "b", "zz"))
     with pytest.raises(DatasetError) as e:
         check_dataset(root)
     msg = str(e.value)
@@ -236,7 +236,7 @@ def test_check_val_classes_differ(tmp_path):
 # -------------------------------------------------------------- class_names
 def test_class_names_from_loc_synset_mapping(tmp_path):
     wnids = ("n01440764", "n01443537")
-    root = _dataset(tmp_path / "ds", train=wnids, val=wnids)
+    root = write_dataset(tmp_path / "ds", train=wnids, val=wnids)
     (root / "LOC_synset_mapping.txt").write_text(
         "n01443537 goldfish, Carassius auratus\nn01440764 tench, Tinca tinca\nn09999999 other\n"
     )
@@ -244,7 +244,7 @@ def test_class_names_from_loc_synset_mapping(tmp_path):
 
 
 def test_class_names_from_classes_txt_pairs_and_lines(tmp_path):
-    root = _dataset(tmp_path / "ds")
+    root = write_dataset(tmp_path / "ds")
     assert class_names(root) == ["a", "b"], "no mapping file: folder names"
     (root / "classes.txt").write_text("b Bee\na Ay\n")
     assert class_names(root) == ["Ay", "Bee"]

@@ -1,10 +1,7 @@
-"""DataLoader: batching, reproducibility across worker counts, indices_fn,
-mid-epoch resume (set_epoch's start), bad-file skipping and worker clean-up."""
+"""DataLoader: batching, reproducibility, indices_fn, mid-epoch resume (set_epoch's start)
+and bad-file skipping. Worker-process behaviour is in test_data_workers.py."""
 
 import multiprocessing as mp
-import os
-import signal
-import time
 import warnings
 
 import numpy as np
@@ -18,9 +15,9 @@ from tinynet.data.loader import forget_warned_files
 N_GOOD = 37  # + 1 truncated file
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("loader") / "train"
+def write_loader_folder(root):
+    """``root/class{0,1,2}/``: N_GOOD random 30..60 px images (png/jpg) and one truncated
+    jpg, ``class1/img_bad.jpg`` (sample 25) -> ``root``."""
     rng = np.random.default_rng(0)
     for i in range(N_GOOD):
         d = root / f"class{i % 3}"
@@ -35,36 +32,29 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ds(folder):
-    return ImageFolder(folder)
+def ds(tmp_path_factory):
+    return ImageFolder(write_loader_folder(tmp_path_factory.mktemp("loader") / "train"))
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_children():
+def no_leftover_children():
+    """Every test must leave no worker process behind."""
     yield
     assert mp.active_children() == [], "a test left worker processes behind"
 
 
-def _epoch(loader, epoch=0, start=0):
+def epoch_batches(loader, epoch=0, start=0):
     loader.set_epoch(epoch, start=start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return list(loader)
 
 
-def _bad_index(ds) -> int:
+def bad_index(ds) -> int:
     return [i for i, (p, _) in enumerate(ds.samples) if "bad" in p][0]
 
 
-def _dead(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def _assert_equal_batches(a, b):
+def assert_equal_batches(a, b):
     for (xa, ya), (xb, yb) in zip(a, b, strict=True):
         assert xa.dtype == xb.dtype == np.float32 and ya.dtype == yb.dtype == np.int64
         np.testing.assert_array_equal(xa, xb)
@@ -73,7 +63,7 @@ def _assert_equal_batches(a, b):
 
 def test_batches_shape_dtype_layout(ds):
     dl = DataLoader(ds, TrainTransform(24), batch_size=8, shuffle=False, workers=0)
-    batches = _epoch(dl)
+    batches = epoch_batches(dl)
     sizes = [len(y) for _, y in batches]
     assert sum(sizes) == N_GOOD and len(batches) == len(dl) == 5
     x, y = batches[0]
@@ -83,36 +73,13 @@ def test_batches_shape_dtype_layout(ds):
     assert labels.tolist() == [lab for p, lab in ds.samples if "bad" not in p]
 
 
-def test_workers_bit_identical_to_in_process(ds):
-    tf = TrainTransform(24)
-    ref = DataLoader(ds, tf, batch_size=6, shuffle=True, seed=3, workers=0)
-    par = DataLoader(ds, tf, batch_size=6, shuffle=True, seed=3, workers=2, prefetch=1)
-    for epoch in (0, 1):
-        _assert_equal_batches(_epoch(ref, epoch), _epoch(par, epoch))
-
-
-def test_ten_crop_batches_with_workers(ds):
-    tf = EvalTransform(24, ten_crop=True)
-    a = _epoch(DataLoader(ds, tf, batch_size=16, workers=0))
-    b = _epoch(DataLoader(ds, tf, batch_size=16, workers=2))
-    assert a[0][0].shape == (16, 10, 3, 24, 24)
-    _assert_equal_batches(a, b)
-
-
-def test_spawn_start_method_matches(ds):
-    tf = TrainTransform(24)
-    a = _epoch(DataLoader(ds, tf, batch_size=19, shuffle=True, workers=0))
-    b = _epoch(DataLoader(ds, tf, batch_size=19, shuffle=True, workers=1, start_method="spawn"))
-    _assert_equal_batches(a, b)
-
-
 def test_last_partial_batch_and_drop_last(ds):
     keep = DataLoader(ds, EvalTransform(24), batch_size=10, workers=0)
     drop = DataLoader(ds, EvalTransform(24), batch_size=10, workers=0, drop_last=True)
     # 38 files: batches of 10,10,10,8; the truncated file (index 25) shrinks batch 2
-    assert _bad_index(ds) == 25
-    assert [len(y) for _, y in _epoch(keep)] == [10, 10, 9, 8]
-    assert [len(y) for _, y in _epoch(drop)] == [10, 10, 9]
+    assert bad_index(ds) == 25
+    assert [len(y) for _, y in epoch_batches(keep)] == [10, 10, 9, 8]
+    assert [len(y) for _, y in epoch_batches(drop)] == [10, 10, 9]
     assert (len(keep), len(drop)) == (4, 3)
 
 
@@ -124,9 +91,9 @@ def test_shuffle_reproducible_per_epoch(ds):
         np.testing.assert_array_equal(a.indices(e), np.random.default_rng([7, e]).permutation(n))
     assert not np.array_equal(a.indices(0), a.indices(1))
     assert not np.array_equal(a.indices(0), np.arange(n))
-    _assert_equal_batches(_epoch(a, 1), _epoch(b, 1))
-    y0 = np.concatenate([y for _, y in _epoch(a, 0)])
-    y1 = np.concatenate([y for _, y in _epoch(a, 1)])
+    assert_equal_batches(epoch_batches(a, 1), epoch_batches(b, 1))
+    y0 = np.concatenate([y for _, y in epoch_batches(a, 0)])
+    y1 = np.concatenate([y for _, y in epoch_batches(a, 1)])
     assert not np.array_equal(y0, y1)
     other = DataLoader(ds, EvalTransform(24), batch_size=8, shuffle=True, seed=8, workers=0)
     assert not np.array_equal(other.indices(0), a.indices(0))
@@ -134,8 +101,8 @@ def test_shuffle_reproducible_per_epoch(ds):
 
 def test_augmentation_differs_across_epochs_not_across_positions(ds):
     dl = DataLoader(ds, TrainTransform(24), batch_size=N_GOOD + 1, shuffle=True, workers=0)
-    x0, y0 = _epoch(dl, 0)[0]
-    x1, _ = _epoch(dl, 1)[0]
+    x0, y0 = epoch_batches(dl, 0)[0]
+    x1, _ = epoch_batches(dl, 1)[0]
     i0 = [int(i) for i in dl.indices(0) if "bad" not in ds.samples[i][0]]
     i1 = [int(i) for i in dl.indices(1) if "bad" not in ds.samples[i][0]]
     a = x0[i0.index(0)]
@@ -150,7 +117,7 @@ def test_augmentation_differs_across_epochs_not_across_positions(ds):
         workers=0,
         indices_fn=lambda order: order[1::3],
     )
-    xs, _ = _epoch(part, 0)[0]
+    xs, _ = epoch_batches(part, 0)[0]
     first = int(part.indices(0)[0])
     np.testing.assert_array_equal(xs[0], x0[i0.index(first)])
 
@@ -182,10 +149,10 @@ def test_start_yields_exactly_the_rest_of_the_full_pass(ds, workers, rank):
     dl = DataLoader(
         ds, TrainTransform(24), batch_size=4, shuffle=True, seed=2, workers=workers, indices_fn=fn
     )
-    full = _epoch(dl, 3)
+    full = epoch_batches(dl, 3)
     assert len(full) == len(dl) == (10 if rank is None else 4)
     for k in (1, 3):
-        _assert_equal_batches(_epoch(dl, 3, start=k), full[k:])
+        assert_equal_batches(epoch_batches(dl, 3, start=k), full[k:])
         assert len(dl) == len(full), "len() stays the batches of a whole epoch"
 
 
@@ -204,8 +171,8 @@ def test_start_under_data_parallelism_skips_the_first_global_batches(ds):
         )
         for r in (0, 1)
     ]
-    glob = _epoch(one, 1, start=2)[:2]  # global batches 2 and 3 (4 is partial: not in parts)
-    parts = [_epoch(dl, 1, start=2) for dl in ranks]
+    glob = epoch_batches(one, 1, start=2)[:2]  # global batches 2 and 3 (4 is partial: not in parts)
+    parts = [epoch_batches(dl, 1, start=2) for dl in ranks]
     for (xg, yg), (x0, y0), (x1, y1) in zip(glob, *parts, strict=True):
         np.testing.assert_array_equal(np.concatenate([y0, y1]), yg)
         np.testing.assert_array_equal(np.concatenate([x0, x1]), xg)
@@ -225,7 +192,7 @@ def test_start_does_not_load_the_skipped_batches(ds):
             return ds.load(i)
 
     dl = DataLoader(Recording(), EvalTransform(24), batch_size=5, shuffle=True, workers=0)
-    _epoch(dl, 2, start=3)
+    epoch_batches(dl, 2, start=3)
     assert loaded == dl.indices(2)[15:].tolist()
 
 
@@ -234,7 +201,7 @@ def test_start_at_or_past_the_end_yields_nothing(ds, workers):
     dl = DataLoader(ds, TrainTransform(24), batch_size=8, workers=workers, drop_last=True)
     assert len(dl) == 4
     for start in (4, 5, 100):
-        assert _epoch(dl, 0, start=start) == []
+        assert epoch_batches(dl, 0, start=start) == []
         assert dl.worker_pids == [], "no worker is started for an empty pass"
 
 
@@ -248,7 +215,7 @@ def test_start_lasts_until_the_next_set_epoch(ds):
     assert (dl.epoch, dl.start) == (1, 2)
     dl.set_epoch(2)
     assert (dl.epoch, dl.start) == (2, 0), "set_epoch(e) means start 0"
-    assert len(_epoch(dl, 2)) == len(dl) == 4
+    assert len(epoch_batches(dl, 2)) == len(dl) == 4
 
 
 @pytest.mark.parametrize("start", [-1, 1.5, True, "2"])
@@ -263,7 +230,7 @@ def test_bad_start_rejected(ds, start):
 def test_corrupt_file_skipped_warned_once_and_counted(ds, workers):
     forget_warned_files()
     dl = DataLoader(ds, EvalTransform(24), batch_size=8, workers=workers)
-    bad_batch = _bad_index(ds) // 8
+    bad_batch = bad_index(ds) // 8
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for epoch in (0, 1):
@@ -279,112 +246,8 @@ def test_corrupt_file_skipped_warned_once_and_counted(ds, workers):
     warned = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(warned) == 1, [str(w.message) for w in warned]
     assert str(warned[0].message).startswith("skipping unreadable image")
-    assert ds.samples[_bad_index(ds)][0] in str(warned[0].message)
+    assert ds.samples[bad_index(ds)][0] in str(warned[0].message)
     assert warned[0].filename == __file__, "the warning points at the loop that iterates"
-
-
-def test_early_break_stops_workers(ds):
-    dl = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2)
-    for _ in dl:
-        pids = list(dl.worker_pids)
-        assert len(mp.active_children()) == 2
-        break
-    assert mp.active_children() == []
-    assert all(_dead(p) for p in pids)
-
-
-def test_close_and_context_manager_stop_held_iterator(ds):
-    with DataLoader(ds, TrainTransform(24), batch_size=4, workers=2) as dl:
-        it = iter(dl)
-        next(it)
-        assert len(mp.active_children()) == 2
-    assert mp.active_children() == []
-    dl2 = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2)
-    it = iter(dl2)
-    next(it)
-    iter(dl2)  # starting a new pass stops the old one's workers
-    assert mp.active_children() == []
-    dl2.close()
-
-
-def test_keyboard_interrupt_in_loop_body_stops_workers(ds):
-    dl = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2)
-    with pytest.raises(KeyboardInterrupt):
-        for _ in dl:
-            raise KeyboardInterrupt
-    assert mp.active_children() == []
-
-
-def test_workers_ignore_sigint(ds):
-    """Ctrl-C hits the whole process group: workers must not die from it."""
-    ref = _epoch(DataLoader(ds, TrainTransform(24), batch_size=4, workers=0))
-    dl = DataLoader(ds, TrainTransform(24), batch_size=4, workers=2, prefetch=1)
-    got = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for k, batch in enumerate(dl):
-            if k == 0:
-                for pid in dl.worker_pids:
-                    os.kill(pid, signal.SIGINT)
-                time.sleep(0.05)
-            got.append(batch)
-    _assert_equal_batches(ref, got)
-
-
-class _Boom:
-    """Transform that fails (a bug, not bad data) on one sample."""
-
-    def __call__(self, img, rng):
-        if img.size[0] == self.width:
-            raise ZeroDivisionError("boom in transform")
-        return np.zeros((3, 4, 4), np.float32)
-
-    def __init__(self, width):
-        self.width = width
-
-
-@pytest.mark.parametrize("workers", [0, 2])
-def test_transform_error_propagates_and_cleans_up(ds, workers):
-    width = ds.load(20)[0].size[0]
-    dl = DataLoader(ds, _Boom(width), batch_size=4, workers=workers)
-    expected = RuntimeError if workers else ZeroDivisionError
-    with pytest.raises(expected, match="boom in transform"):
-        _epoch(dl)
-    assert mp.active_children() == []
-
-
-def test_dead_worker_is_reported(ds):
-    dl = DataLoader(ds, TrainTransform(24), batch_size=2, workers=2, prefetch=1)
-    with pytest.raises(RuntimeError, match="killed by signal 9"):
-        for k, _ in enumerate(dl):
-            if k == 0:
-                os.kill(dl.worker_pids[0], signal.SIGKILL)
-    assert mp.active_children() == []
-
-
-class _Slow:
-    """Picklable transform that takes a while per sample."""
-
-    def __call__(self, img, rng):
-        time.sleep(0.05)
-        return np.zeros((3, 4, 4), np.float32)
-
-
-def test_ctrl_c_while_waiting_for_workers(ds):
-    """SIGINT arriving while the main process waits on busy workers."""
-    import threading
-
-    dl = DataLoader(ds, _Slow(), batch_size=4, workers=2)
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    seen = 0
-    with pytest.raises(KeyboardInterrupt):
-        timer.start()
-        for _ in dl:
-            seen += 1
-    timer.join()
-    assert seen < len(dl)
-    assert mp.active_children() == []
-    assert all(_dead(p) for p in dl.worker_pids)
 
 
 def test_len_matches_batches_with_indices_fn(ds):

@@ -222,3 +222,43 @@ def test_callbacks_see_the_loop_in_order(data):
         "on_backward", "on_batch_end", "on_backward", "on_batch_end", "on_pass_end",
         "on_pass_begin", "on_batch_end", "on_pass_end", "on_epoch_end", "on_fit_end",
     ]  # fmt: skip
+
+
+def test_a_crash_between_best_and_checkpoint_loses_no_best_model(data, tmp_path, monkeypatch):
+    """Kill (here: an exception) after best.npz is written, before checkpoint.npz is: the
+    resumed run redoes that epoch and best.npz stays loadable and right."""
+    from tinynet.train import KeepBest
+
+    images, labels = data
+    batches = ArrayBatches(images[:16], labels[:16], 8, seed=1)
+    val = ArrayBatches(images[:16], labels[:16], 16, shuffle=False)
+    trainer = Trainer.for_model(small_model(), schedule=None)
+    ckpt, best = tmp_path / "checkpoint.npz", tmp_path / "best.npz"
+    trainer.fit(batches, val, epochs=1, checkpoint=ckpt, callbacks=[KeepBest(best)])
+    real_save = Trainer.save
+
+    def killed_at_the_checkpoint(self, path, **kwargs):
+        if path == ckpt:
+            raise SystemExit("killed")
+        return real_save(self, path, **kwargs)
+
+    monkeypatch.setattr(Trainer, "save", killed_at_the_checkpoint)
+    with pytest.raises(SystemExit):
+        trainer.fit(batches, val, epochs=2, checkpoint=ckpt, callbacks=[KeepBest(best)])
+    monkeypatch.undo()
+    assert Trainer.load(ckpt).epoch == 1  # the kill came before epoch 2's checkpoint
+    resumed = Trainer.load(ckpt)
+    resumed.fit(batches, val, epochs=2, checkpoint=ckpt, callbacks=[KeepBest(best)])
+    kept = Trainer.load(best)  # loadable, and the model of the best epoch
+    best_epoch = max(resumed.history, key=lambda r: (r["val_top1"], -r["epoch"]))["epoch"]
+    assert kept.epoch == best_epoch and kept.best_acc1 == resumed.best_acc1
+
+
+def test_an_epoch_without_one_readable_image_is_an_error(data):
+    from tinynet.train import NoTrainingData
+
+    images, labels = data
+    trainer = Trainer.for_model(small_model(), schedule=None)
+    empty = [(images[:0], labels[:0])] * 3  # what a loader with keep_empty gives
+    with pytest.raises(NoTrainingData, match="epoch 1: not one training image"):
+        trainer.fit(empty)

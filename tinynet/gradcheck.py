@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .validate import integer, positive
+
 
 def rel_error(a, b) -> float:
     """max|a - b| / max(1e-8, max(|a| + |b|)) over all elements."""
@@ -35,6 +37,7 @@ def numerical_gradient(
     ``indices`` (an iterable of flat indices) restricts the check to some elements; the others
     are left at zero. ``x`` is restored exactly after each perturbation.
     """
+    eps = positive("numerical_gradient: eps", eps)
     if x.dtype != np.float64:
         raise ValueError(f"numerical_gradient needs float64 arrays, got {x.dtype}")
     grad = np.zeros_like(x)
@@ -50,6 +53,13 @@ def numerical_gradient(
         flat[i] = old
         gflat[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def _check_settings(who: str, eps, max_checks) -> None:
+    """``eps`` a finite float > 0; ``max_checks`` None (every element) or an int >= 1."""
+    positive(f"{who}: eps", eps)
+    if max_checks is not None:
+        integer(f"{who}: max_checks", max_checks, 1)
 
 
 def _subset(size: int, max_checks: int | None, rng: np.random.Generator):
@@ -98,8 +108,10 @@ def check_layer(
     ``layer`` is anything with ``forward``, ``backward`` and ``named_parameters`` (a layer or a
     ``Sequential``), built in float64. ``before_forward`` runs before every forward pass, e.g. to
     reseed a Dropout so every pass draws the same mask. ``max_checks`` bounds how many elements
-    of each array are perturbed (chosen at random from ``seed``).
+    of each array are perturbed (chosen at random from ``seed``; None: all), at least 1; ``eps``
+    is the finite difference step, a finite float > 0.
     """
+    _check_settings("check_layer", eps, max_checks)
     rng = np.random.default_rng(seed)
     x = np.array(x, dtype=np.float64)
     reset = before_forward or (lambda: None)
@@ -117,6 +129,7 @@ def check_layer(
 
 def check_loss(loss_fn, logits: np.ndarray, labels: np.ndarray, eps: float = 1e-6) -> float:
     """Relative error of ``loss_fn.backward()`` against centred differences of the loss."""
+    _check_settings("check_loss", eps, None)
     logits = np.array(logits, dtype=np.float64)
     loss_fn.forward(logits, labels)
     analytic = loss_fn.backward()
@@ -128,6 +141,7 @@ def check_model_with_loss(
     model, loss_fn, x, labels, *, seed=0, eps=1e-6, max_checks=None, before_forward=None
 ) -> dict[str, float]:
     """Like ``check_layer`` for ``loss_fn(model(x), labels)``, a scalar, so no upstream gradient."""
+    _check_settings("check_model_with_loss", eps, max_checks)
     rng = np.random.default_rng(seed)
     x = np.array(x, dtype=np.float64)
     reset = before_forward or (lambda: None)

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .validate import check_state
+from .validate import check_state, numeric
 
 
 class Layer:
@@ -61,7 +61,7 @@ class Layer:
         """dL/d(input) from dL/d(output); fills ``grads`` as a side effect."""
         if self._out_shape is None:
             raise RuntimeError(f"{self.label}: backward called before forward")
-        dout = np.asarray(dout)
+        dout = numeric(self.label, dout)
         if dout.shape != self._out_shape:
             raise ValueError(
                 f"{self.label}: expected a gradient of shape {self._out_shape}, got {dout.shape}"

@@ -55,7 +55,7 @@ def integer(who: str, value, minimum: int) -> int:
     """An int >= ``minimum`` (a NumPy integer or 0-d array is accepted, a bool or float not)."""
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not _is_int(value):
         raise ValueError(f"{who} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{who} must be >= {minimum}, got {value!r}")
@@ -73,14 +73,20 @@ def choice(who: str, value, options):
 
 
 def pair(who: str, what: str, value) -> tuple[int, int]:
-    """An int or an (h, w) pair -> a tuple of two ints."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
+    """An int or an (h, w) pair of ints -> a tuple of two ints; a float or a bool is refused."""
+    h_w = (value, value) if _is_int(value) else value
     try:
-        h, w = value
-        return int(h), int(w)
+        h, w = h_w
     except (TypeError, ValueError):
-        raise ValueError(f"{who}: {what} must be an int or an (h, w) pair, got {value!r}") from None
+        h = w = None
+    if not (_is_int(h) and _is_int(w)):
+        raise ValueError(f"{who}: {what} must be an int or an (h, w) pair of ints, got {value!r}")
+    return int(h), int(w)
+
+
+def _is_int(value) -> bool:
+    """True for Python and NumPy integers, False for bools and everything else."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def check_geometry(who: str, kernel, stride, padding) -> None:
@@ -117,9 +123,25 @@ def window_output(who: str, shape, kernel, stride, padding) -> tuple[int, int]:
 # -- arrays ------------------------------------------------------------------------------------
 
 
-def check_input(who: str, x, ndim: int, channels: int | None = None) -> np.ndarray:
-    """``x`` as an array of ``ndim`` dimensions, a non-empty batch (``channels`` in axis 1)."""
+def numeric(who: str, x) -> np.ndarray:
+    """``x`` as an array of integers or floats (any shape, no copy when it already is one).
+
+    Bool, complex, object, string, bytes, date and structured arrays are refused: an object array
+    of None would become NaN, a complex one lose its imaginary part. Bool is refused in every
+    layer, as PyTorch's convolution and linear layers refuse it: convert a mask explicitly.
+    """
     x = np.asarray(x)
+    if x.dtype.kind not in "iuf":
+        hint = "; convert it first, e.g. x.astype(np.float32)" if x.dtype.kind == "b" else ""
+        raise ValueError(
+            f"{who}: expected a numeric array (integers or floats), got dtype {x.dtype}{hint}"
+        )
+    return x
+
+
+def check_input(who: str, x, ndim: int, channels: int | None = None) -> np.ndarray:
+    """``x`` as a numeric array of ``ndim`` dims, a non-empty batch (``channels`` in axis 1)."""
+    x = numeric(who, x)
     if x.ndim != ndim:
         names = {4: "(N, C, H, W)", 2: "(N, features)"}.get(ndim, f"{ndim}-d")
         raise ValueError(f"{who}: expected a {ndim}-d input {names}, got shape {x.shape}")
@@ -132,13 +154,13 @@ def check_input(who: str, x, ndim: int, channels: int | None = None) -> np.ndarr
     return x
 
 
-def float_input(x, dtype=None) -> np.ndarray:
-    """``x`` as a C-contiguous float array (no copy when it already is one).
+def float_input(who: str, x, dtype=None) -> np.ndarray:
+    """A numeric ``x`` (see ``numeric``) as a C-contiguous float array (no copy if it is one).
 
     ``dtype`` None: float64 stays float64, anything else becomes float32 (the dtype a
     parameter-free layer computes in).
     """
-    x = np.asarray(x)
+    x = numeric(who, x)
     if dtype is None:
         dtype = np.float64 if x.dtype == np.float64 else np.float32
     return np.ascontiguousarray(x, dtype=dtype)
@@ -153,20 +175,18 @@ def check_keys(who: str, state, expected) -> None:
         raise ValueError(f"{who} state does not fit: missing {missing}, unknown keys {unknown}")
 
 
-def check_state(who: str, expected: dict, state) -> None:
-    """``state`` must have exactly the keys of ``expected`` with the same shapes, finite values.
+def check_shapes(who: str, expected: dict, found: dict) -> None:
+    """``found`` must map exactly the keys of ``expected`` to the same shapes (tuples of ints).
 
-    ``expected`` maps names to arrays. The ValueError lists every missing, unexpected and
-    misshaped entry, so one failed load says everything that is wrong.
+    The ValueError lists every missing, unexpected and misshaped entry, so one failed load says
+    everything that is wrong.
     """
-    if not hasattr(state, "keys"):
-        raise ValueError(f"{who}: a state dict must be a dict, got {type(state).__name__}")
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
     misshaped = [
-        f"{k}: expected {np.shape(expected[k])} vs found {np.shape(state[k])}"
+        f"{k}: expected {tuple(expected[k])} vs found {tuple(found[k])}"
         for k in expected
-        if k in state and np.shape(state[k]) != np.shape(expected[k])
+        if k in found and tuple(found[k]) != tuple(expected[k])
     ]
     problems = [
         f"{what} ({len(items)}): {_listing(items)}"
@@ -178,7 +198,18 @@ def check_state(who: str, expected: dict, state) -> None:
         if items
     ]
     if problems:
-        raise ValueError(f"{who}: state does not match: " + "; ".join(problems))
+        raise ValueError(f"{who}: " + "; ".join(problems))
+
+
+def check_state(who: str, expected: dict, state) -> None:
+    """``state`` must have exactly the keys of ``expected`` with the same shapes, finite values.
+
+    ``expected`` maps names to arrays; the mismatches are listed as ``check_shapes`` does.
+    """
+    if not hasattr(state, "keys"):
+        raise ValueError(f"{who}: a state dict must be a dict, got {type(state).__name__}")
+    shapes = {k: np.shape(v) for k, v in expected.items()}
+    check_shapes(f"{who}: state does not match", shapes, {k: np.shape(state[k]) for k in state})
     for key in expected:
         value = np.asarray(state[key])
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):

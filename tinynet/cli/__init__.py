@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
 
 from ..data import DatasetError
 from ..dist import DistError, launched_rank, local_size, run_or_abort, world
-from ..train import TrainingDiverged
+from ..train import NoTrainingData, TrainingDiverged
 from .args import UsageError, parse_args
 
 
@@ -30,25 +34,19 @@ def main(argv=None) -> int:
         if comm.rank == 0:
             print(f"alexnet.py: error: {err}", file=sys.stderr)
         return 2
-    if comm.size == 1:
-        return _run(args, comm)
-    _share_cores()
-    return run_or_abort(comm, lambda: _run(args, comm), brief=(UsageError, DatasetError))
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        if comm.size == 1:
+            return _run(args, comm)
+        _share_cores()
+        brief = (UsageError, DatasetError, NoTrainingData, OSError)
+        return run_or_abort(comm, lambda: _run(args, comm), brief=brief)
 
 
 def _run(args, comm) -> int:
     try:
-        if args.predict:
-            from .use import run_prediction
-
-            return run_prediction(args) if comm.rank == 0 else 0
-        if args.evaluate:
-            from .use import run_evaluation
-
-            return run_evaluation(args, comm)
-        from .fit import run_training
-
-        return run_training(args, comm)
+        with np.errstate(all="ignore"):  # an overflow becomes a NaN loss: the trainer says so
+            return _command(args, comm)
     except (UsageError, DatasetError) as err:
         if comm.size > 1:  # may be this rank's alone (a missing file): abort all
             raise UsageError(f"alexnet.py: error: {err}") from None
@@ -56,17 +54,48 @@ def _run(args, comm) -> int:
         return 2
     except TrainingDiverged as err:  # agreed on by every rank (the global loss)
         if comm.rank == 0:
-            print(
-                f"alexnet.py: stopped: {err} The last checkpoint on disk is from the end of "
-                "the previous epoch.",
-                file=sys.stderr,
-            )
+            print(f"alexnet.py: stopped: {err} {_last_checkpoint(args)}", file=sys.stderr)
+        return 1
+    except (NoTrainingData, OSError) as err:  # no image readable; a disk full or read-only
+        if comm.size > 1:
+            raise
+        print(f"alexnet.py: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if comm.size > 1:
             raise
         print("\nalexnet.py: interrupted", file=sys.stderr)
         return 130
+
+
+def _command(args, comm) -> int:
+    if args.predict:
+        from .use import run_prediction
+
+        return run_prediction(args) if comm.rank == 0 else 0
+    if args.evaluate:
+        from .use import run_evaluation
+
+        return run_evaluation(args, comm, on_skip=_skipping)
+    from .fit import run_training
+
+    return run_training(args, comm, on_skip=_skipping)
+
+
+def _last_checkpoint(args) -> str:
+    path = Path(args.output) / "checkpoint.npz"
+    if path.exists():
+        return f"{path} holds the run as it was at the end of its last complete epoch."
+    return "No checkpoint was written: no epoch was complete."
+
+
+def _skipping(path: str, reason: str) -> None:
+    """One line per unreadable image (each is skipped once per run and counted per epoch)."""
+    print(f"alexnet.py: skipping unreadable image {path} ({reason})", file=sys.stderr, flush=True)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"alexnet.py: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _share_cores() -> None:

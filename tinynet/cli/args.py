@@ -1,9 +1,15 @@
-"""Command-line arguments of ``examples/alexnet.py``, named as in pytorch/examples' ImageNet."""
+"""Command-line arguments of ``examples/alexnet.py``, named as in pytorch/examples' ImageNet.
+
+Every setting that defines a run (``RUN_SETTINGS``) defaults to None here, so that after parsing
+``explicit`` tells which ones the user typed: a resumed run takes the others from its checkpoint
+(see ``tinynet.cli.settings``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from .. import validate
 from ..dist import local_batch_size, local_size
@@ -33,195 +39,128 @@ def _checked(check, parse=float, *limits):
     return convert
 
 
-_positive_int = _checked(validate.integer, int, 1)
-_count = _checked(validate.integer, int, 0)
-_non_negative_float = _checked(validate.non_negative)
-_fraction = _checked(validate.fraction)
+POSITIVE, COUNT = _checked(validate.integer, int, 1), _checked(validate.integer, int, 0)
+RATE, FRACTION = _checked(validate.non_negative), _checked(validate.fraction)
+WIDTH = _checked(validate.positive)
 
+#: The two networks of the paper's era: its two-tower net with LRN, and the single tower.
+ARCHS = {"alexnet": dict(groups=2, no_lrn=False), "alexnet-plain": dict(groups=1, no_lrn=True)}
+DEMO_DEFAULTS = dict(epochs=10, batch_size=32, image_size=67, width=0.25)
+DEFAULTS = dict(
+    arch="alexnet", epochs=90, start_epoch=0, batch_size=128, lr=0.01, momentum=0.9, wd=5e-4,
+    schedule="plateau", patience=2, step_size=30, seed=0, image_size=227, width=1.0, init="he",
+)  # fmt: skip
+#: What defines a run: saved in its checkpoints, taken from there by --resume.
+RUN_SETTINGS = (*DEFAULTS, "groups", "no_lrn")
+#: pytorch/examples flags with no meaning here, and what to use instead.
+NOT_HERE = {
+    "--gpu": "tinynet runs on the CPU (threads: NUMBA_NUM_THREADS, OMP_NUM_THREADS)",
+    "--world-size": "for several processes or machines launch with MPI: mpirun -n N python "
+    "examples/alexnet.py ... (README: 'Training on several processes')",
+    "--pretrained": "tinynet has no weights to download; give a tinynet checkpoint to --resume",
+}
+for _flag in ("--rank", "--dist-url", "--dist-backend", "--multiprocessing-distributed"):
+    NOT_HERE[_flag] = NOT_HERE["--world-size"]
 
-DEMO_DEFAULTS = dict(
-    epochs=10, batch_size=32, lr=0.01, image_size=67, width=0.25, init="he", wd=5e-4
-)
-REAL_DEFAULTS = dict(
-    epochs=90, batch_size=128, lr=0.01, image_size=227, width=1.0, init="paper", wd=5e-4
-)
+# The whole command line as a table: (group, flags, options). Kept as written, not formatted.
+# fmt: off
+OPTIONS = [
+    ("data", ("data",), dict(nargs="?", metavar="DIR",
+        help="dataset root holding train/<class>/* and val/<class>/*")),
+    ("data", ("--data",), dict(dest="data_flag", metavar="DIR", help="the same as DIR")),
+    ("data", ("--demo",), dict(action="store_true",
+        help="generate a small shapes dataset (once, in the cache folder) and train a small "
+             "AlexNet on it (defaults: --epochs 10 -b 32 --image-size 67 --width 0.25)")),
+    ("data", ("-j", "--workers"), dict(type=COUNT, metavar="N",
+        help=f"data-loading processes (default: {os.cpu_count()} cores, shared among the MPI "
+             "processes of a machine; 0 decodes in the main process)")),
+    ("model", ("-a", "--arch"), dict(choices=ARCHS,
+        help="alexnet: the paper's two-tower net with LRN (default); alexnet-plain: single "
+             "tower, no LRN")),
+    ("model", ("--image-size",), dict(type=POSITIVE,
+        help=f"network input side (default 227; minimum {MIN_INPUT_SIZE}; demo 67); images "
+             "are resized to 256/227 of it, then cropped")),
+    ("model", ("--width",), dict(type=WIDTH,
+        help="scale every channel count and the fc width (default 1.0; demo 0.25)")),
+    ("model", ("--groups",), dict(type=int, choices=(1, 2),
+        help="conv2/4/5 in 2 towers or 1 (default: from --arch)")),
+    ("model", ("--no-lrn",), dict(action="store_const", const=True,
+        help="leave out local response normalisation (default: from --arch)")),
+    ("model", ("--init",), dict(choices=INITS,
+        help="he: He-normal (default); caffe: bvlc_alexnet's; paper: N(0, 0.01) with biases "
+             "1, which can sit at chance level for epochs")),
+    ("training", ("--epochs",), dict(type=POSITIVE, help="total epochs (default 90; demo 10)")),
+    ("training", ("--start-epoch",), dict(type=COUNT,
+        help="a new run counts its epochs from this one (the step schedule too); a resumed "
+             "run starts at its checkpoint's")),
+    ("training", ("-b", "--batch-size"), dict(type=POSITIVE,
+        help="mini-batch size (default 128; demo 32); under mpirun -n N the global batch")),
+    ("training", ("--lr", "--learning-rate"), dict(type=RATE,
+        help="initial learning rate (default 0.01)")),
+    ("training", ("--momentum",), dict(type=FRACTION, help="SGD momentum (default 0.9)")),
+    ("training", ("--wd", "--weight-decay"), dict(type=RATE, dest="wd",
+        help="L2 weight decay on weights, not biases (default 5e-4)")),
+    ("training", ("--schedule",), dict(choices=("plateau", "step"),
+        help="plateau: lr / 10 when val top-1 error stops improving (the paper's, default); "
+             "step: lr / 10 every --step-size epochs")),
+    ("training", ("--patience",), dict(type=COUNT,
+        help="epochs without improvement before the plateau schedule divides lr (default 2)")),
+    ("training", ("--step-size",), dict(type=POSITIVE,
+        help="epochs between lr divisions for --schedule step (default 30)")),
+    ("training", ("--seed",), dict(type=COUNT,
+        help="seed of the weights, data order, augmentation and dropout (default 0)")),
+    ("output", ("--output",), dict(metavar="DIR", default="runs/alexnet",
+        help="where checkpoint.npz, best.npz, metrics.csv and curves.png go (default "
+             "runs/alexnet)")),
+    ("output", ("--overwrite",), dict(action="store_true",
+        help="start a new run in an --output that holds one (its files are replaced)")),
+    ("output", ("--resume",), dict(metavar="PATH",
+        help="continue a run from its checkpoint, with its settings unless flags change them; "
+             "with -e or --predict, the model to use")),
+    ("output", ("-e", "--evaluate"), dict(action="store_true",
+        help="evaluate the --resume model on DIR/val and exit")),
+    ("output", ("--ten-crop",), dict(action="store_true",
+        help="evaluate with 10 crops (corners + centre, and mirrors), averaging softmax")),
+    ("output", ("--predict",), dict(nargs="+", metavar="IMAGE",
+        help="print the top-5 classes of each image with the --resume model")),
+    ("output", ("-p", "--print-freq"), dict(type=COUNT, default=10, metavar="N",
+        help="a text line every N steps when the output is not a terminal (default 10; 0: "
+             "none)")),
+    ("output", ("--no-progress",), dict(action="store_true", help="no progress bars")),
+]
+# fmt: on
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="alexnet.py",
         description="Train, evaluate or use AlexNet on an ImageNet-style folder with tinynet "
-        "(NumPy + Numba, CPU). DIR must hold train/<class>/* and val/<class>/*.",
-        epilog="Examples:  alexnet.py --demo  |  alexnet.py --data ./imagenet  |  "
-        "alexnet.py --data ./imagenet --resume runs/alexnet/checkpoint.npz  |  "
-        "alexnet.py --data ./imagenet -e --resume runs/alexnet/best.npz  |  "
-        "alexnet.py --predict cat.jpg --resume runs/alexnet/best.npz",
+        "(NumPy + Numba, CPU).",
+        epilog="Examples:  alexnet.py --demo  |  alexnet.py ./imagenet  |  alexnet.py "
+        "./imagenet --resume runs/alexnet/checkpoint.npz  |  alexnet.py ./imagenet -e --resume "
+        "runs/alexnet/best.npz  |  alexnet.py --predict cat.jpg --resume runs/alexnet/best.npz",
     )
-    src = p.add_argument_group("data")
-    src.add_argument("--data", metavar="DIR", help="dataset root holding train/ and val/")
-    src.add_argument(
-        "--demo",
-        action="store_true",
-        help="generate a small shapes dataset in OUTPUT/demo-data and train a small "
-        "AlexNet on it (defaults: --epochs 10 -b 32 --image-size 67 --width "
-        "0.25 --init he); needs no data",
-    )
-    src.add_argument(
-        "-j",
-        "--workers",
-        type=_count,
-        default=None,
-        metavar="N",
-        help=f"data-loading worker processes (default: number of cores, "
-        f"{os.cpu_count()}, divided among the MPI processes on this machine; "
-        f"0 decodes in the main process)",
-    )
-    tr = p.add_argument_group("training")
-    tr.add_argument(
-        "--epochs",
-        type=_positive_int,
-        default=None,
-        help="total epochs to train (default 90; demo 10)",
-    )
-    tr.add_argument(
-        "-b",
-        "--batch-size",
-        type=_positive_int,
-        default=None,
-        help="mini-batch size (default 128; demo 32); under mpirun -n N the global "
-        "batch, B/N per process",
-    )
-    tr.add_argument(
-        "--lr",
-        "--learning-rate",
-        type=_non_negative_float,
-        default=None,
-        help="initial learning rate (default 0.01)",
-    )
-    tr.add_argument("--momentum", type=_fraction, default=0.9, help="SGD momentum (default 0.9)")
-    tr.add_argument(
-        "--wd",
-        "--weight-decay",
-        type=_non_negative_float,
-        default=None,
-        dest="wd",
-        help="L2 weight decay on weights, not biases (default 5e-4)",
-    )
-    tr.add_argument(
-        "--schedule",
-        choices=("plateau", "step"),
-        default="plateau",
-        help="plateau: divide lr by 10 when val top-1 error stops improving "
-        "(the paper's, default); step: divide by 10 every --step-size epochs",
-    )
-    tr.add_argument(
-        "--patience",
-        type=_count,
-        default=2,
-        help="epochs without improvement before the plateau schedule divides lr (default 2)",
-    )
-    tr.add_argument(
-        "--step-size",
-        type=_positive_int,
-        default=30,
-        help="epochs between lr divisions for --schedule step (default 30)",
-    )
-    tr.add_argument(
-        "--seed",
-        type=_count,
-        default=0,
-        help="seed of the weights, data order, augmentation and dropout (default 0)",
-    )
-    mdl = p.add_argument_group("model")
-    mdl.add_argument(
-        "--image-size",
-        type=int,
-        default=None,
-        help=f"network input side (default 227; minimum {MIN_INPUT_SIZE}; demo 67); "
-        "images are resized to 256/227 of it, then cropped",
-    )
-    mdl.add_argument(
-        "--width",
-        type=float,
-        default=None,
-        help="scale every channel count and the fc width (default 1.0; demo 0.25)",
-    )
-    mdl.add_argument(
-        "--groups",
-        type=int,
-        choices=(1, 2),
-        default=2,
-        help="2: the paper's two-tower conv2/4/5 (default); 1: single tower",
-    )
-    mdl.add_argument("--no-lrn", action="store_true", help="leave out local response norm")
-    mdl.add_argument(
-        "--init",
-        choices=INITS,
-        default=None,
-        help="paper: N(0, 0.01), biases 1 (default; can sit at loss ln(C) for a "
-        "while); caffe: bvlc_alexnet's; he: He-normal (demo default)",
-    )
-    run = p.add_argument_group("checkpoints and modes")
-    run.add_argument(
-        "--output",
-        metavar="DIR",
-        default="runs/alexnet",
-        help="where checkpoint.npz, best.npz, metrics.csv and curves.png go (default runs/alexnet)",
-    )
-    run.add_argument(
-        "--resume",
-        metavar="PATH",
-        help="continue training from a checkpoint (epoch, lr, schedule, momentum, "
-        "RNG state); with -e or --predict, the model to use",
-    )
-    run.add_argument(
-        "-e",
-        "--evaluate",
-        action="store_true",
-        help="evaluate the --resume model on DIR/val and exit",
-    )
-    run.add_argument(
-        "--ten-crop",
-        action="store_true",
-        help="evaluate with 10 crops (corners + centre, and their mirrors), averaging softmax",
-    )
-    run.add_argument(
-        "--predict",
-        nargs="+",
-        metavar="IMAGE",
-        help="print the top-5 classes of each image with the --resume model",
-    )
-    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    groups = {name: p.add_argument_group(name) for name, _, _ in OPTIONS}
+    for group, flags, options in OPTIONS:
+        groups[group].add_argument(*flags, **options)
     return p
 
 
 def parse_args(argv=None, num_processes: int = 1) -> argparse.Namespace:
-    """Parse and check the combination of flags; fill defaults (demo or real data).
+    """Parse and check the combination of flags; ``args.explicit`` holds the run settings the
+    user gave. Defaults (demo or real data) are filled in later, by ``settings.resolve``.
 
     ``num_processes``: the size of a data-parallel (MPI) run, which must divide the batch.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for word in argv:
+        flag = word.split("=")[0]
+        if flag in NOT_HERE:
+            raise UsageError(f"{flag} does not apply here: {NOT_HERE[flag]}")
     args = build_parser().parse_args(argv)
-    if (args.evaluate or args.predict) and not args.resume:
-        what = "--evaluate" if args.evaluate else "--predict"
-        raise UsageError(f"{what} needs a model: add --resume PATH (e.g. runs/alexnet/best.npz)")
-    if args.evaluate and args.predict:
-        raise UsageError("choose one of --evaluate and --predict")
-    if not args.predict and not args.demo and not args.data:
-        raise UsageError("give a dataset with --data DIR (holding train/ and val/), or run --demo")
-    if args.demo and args.data:
-        raise UsageError("--demo makes its own dataset; leave out --data")
-    defaults = DEMO_DEFAULTS if args.demo else REAL_DEFAULTS
-    for key, value in defaults.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.image_size < MIN_INPUT_SIZE:
-        raise UsageError(
-            f"--image-size {args.image_size} is too small for AlexNet; the minimum "
-            f"is {MIN_INPUT_SIZE}"
-        )
-    if not args.width > 0:
-        raise UsageError(f"--width must be positive, got {args.width}")
-    if num_processes > 1 and not (args.evaluate or args.predict):
+    _check_combination(args)
+    args.explicit = {k for k in RUN_SETTINGS if getattr(args, k) is not None}
+    if num_processes > 1 and args.batch_size and not (args.evaluate or args.predict):
         try:
             local_batch_size(args.batch_size, num_processes)
         except ValueError as err:
@@ -229,3 +168,23 @@ def parse_args(argv=None, num_processes: int = 1) -> argparse.Namespace:
     if args.workers is None:
         args.workers = max(1, (os.cpu_count() or 1) // local_size())
     return args
+
+
+def _check_combination(args) -> None:
+    if args.data and args.data_flag and args.data != args.data_flag:
+        raise UsageError(f"two datasets given: {args.data} and --data {args.data_flag}")
+    args.data = args.data or args.data_flag
+    if (args.evaluate or args.predict) and not args.resume:
+        what = "--evaluate" if args.evaluate else "--predict"
+        raise UsageError(f"{what} needs a model: add --resume PATH (e.g. runs/alexnet/best.npz)")
+    if args.evaluate and args.predict:
+        raise UsageError("choose one of --evaluate and --predict")
+    if not args.predict and not args.demo and not args.data:
+        raise UsageError("give a dataset: alexnet.py DIR (holding train/ and val/), or --demo")
+    if args.demo and args.data:
+        raise UsageError("--demo makes its own dataset; leave out DIR and --data")
+    if args.image_size is not None and args.image_size < MIN_INPUT_SIZE:
+        raise UsageError(
+            f"--image-size {args.image_size} is too small for AlexNet; the minimum is "
+            f"{MIN_INPUT_SIZE}"
+        )

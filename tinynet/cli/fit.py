@@ -6,73 +6,87 @@ alone prints and writes files (the trainer runs the other callbacks on rank 0 on
 
 from __future__ import annotations
 
+import sys
+
 from ..dist import LOCAL, dropped_per_epoch
-from ..train import Curves, EpochLog, KeepBest, MetricsCSV, ProgressBar, StopOnSignal
+from ..kernels import cache_is_warm
+from ..train import Curves, EpochLog, KeepBest, MetricsCSV, PrintEvery, ProgressBar, StopOnSignal
 from .session import Session
 
 EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def _describe(s: Session, say) -> None:
-    t, args, cfg = s.trainer, s.args, s.trainer.model.config
+    t, run, cfg = s.trainer, s.settings, s.trainer.model.config
     say(
-        f"AlexNet {cfg['num_classes']} classes, input {cfg['input_size']}, width {cfg['width']}, "
-        f"groups {cfg['groups']}, lrn {cfg['lrn']}, init {cfg['init']}: "
+        f"AlexNet ({run['arch']}) {cfg['num_classes']} classes, input {cfg['input_size']}, "
+        f"width {cfg['width']}, groups {cfg['groups']}, lrn {cfg['lrn']}, init {cfg['init']}: "
         f"{t.model.num_parameters():,} parameters"
     )
     say(
         f"data {s.data_dir}: {len(s.train_set)} train / {len(s.val_set)} val images, "
-        f"batch {args.batch_size}, {args.workers} workers; output {s.output}"
+        f"batch {run['batch_size']}, {s.args.workers} workers; output {s.output}"
     )
     if s.comm.size > 1:
-        dropped = dropped_per_epoch(len(s.train_set), args.batch_size, s.comm.size)
+        dropped = dropped_per_epoch(len(s.train_set), run["batch_size"], s.comm.size)
         left_out = f"; {dropped} of the last partial batch left out each epoch" if dropped else ""
         say(
             f"data parallel: {s.comm.size} processes, {s.local_batch} images per process per "
             f"step{left_out}"
         )
-    if args.resume:
+    if s.args.resume:
         into = f", {t.epoch_step} steps into the epoch" if t.epoch_step else ""
         where = f"epoch {t.epoch + 1}, step {t.step}, lr {t.optimizer.lr:g}{into}"
-        say(f"resuming {args.resume} at {where}")
+        say(f"resuming {s.args.resume} at {where}")
+        for note in s.notes:
+            say(f"  changed: {note}")
 
 
-def run_training(args, comm=LOCAL) -> int:
-    s = Session(args, comm)
-    t = s.trainer
+def _callbacks(s: Session, curves: Curves) -> list:
+    args, out = s.args, s.output
+    terminal = sys.stderr.isatty() and not args.no_progress
+    shown = [ProgressBar()] if terminal else [PrintEvery(args.print_freq)] * bool(args.print_freq)
+    files = [KeepBest(out / "best.npz"), MetricsCSV(out / "metrics.csv"), curves]
+    return [StopOnSignal(), *shown, EpochLog(), *files]
+
+
+def run_training(args, comm=LOCAL, on_skip=None) -> int:
+    s = Session(args, comm, on_skip)
+    t, epochs = s.trainer, s.settings["epochs"]
     say = print if s.root else _silent
-    if s.root:
-        s.output.mkdir(parents=True, exist_ok=True)
     _describe(s, say)
-    if t.epoch >= args.epochs:
-        say(f"nothing to do: the checkpoint has {t.epoch} epochs done, --epochs is {args.epochs}")
+    if t.epoch >= epochs:
+        say(f"nothing to do: the checkpoint has {_epochs(t.epoch)} done, --epochs is {epochs}")
         return 0
+    curves = Curves(s.output / "curves.png")
+    if not curves.available:
+        say('curves.png will not be drawn: matplotlib is not installed (pip install -e ".[plot]")')
+    if not cache_is_warm():
+        say("compiling the kernels (first run only, about 15 s)", flush=True)
     checkpoint = s.output / "checkpoint.npz"
-    callbacks = [
-        StopOnSignal(),
-        ProgressBar(disable=True if args.no_progress else None),
-        EpochLog(),
-        KeepBest(s.output / "best.npz"),
-        MetricsCSV(s.output / "metrics.csv"),
-        Curves(s.output / "curves.png"),
-    ]
     with s.train_loader() as train, s.val_loader(args.ten_crop) as val:
-        t.fit(train, val, epochs=args.epochs, checkpoint=checkpoint, callbacks=callbacks)
+        t.fit(train, val, epochs, checkpoint=checkpoint, callbacks=_callbacks(s, curves))
     if t.stopped:
         launch = f"mpirun -n {comm.size} " if comm.size > 1 else ""
-        data = "--demo" if args.demo else f"--data {args.data}"
+        data = "--demo" if args.demo else str(args.data)
         say(
             f"\n{t.stopped} received: saved {checkpoint} at epoch {t.epoch + 1}, step {t.step}. "
             f"Resume with: {launch}python examples/alexnet.py {data} "
             f"--output {args.output} --resume {checkpoint}"
         )
         return EXIT_INTERRUPTED.get(t.stopped, 1)
+    written = [name for name in ("checkpoint.npz", "best.npz") if (s.output / name).exists()]
+    drawn = f", curves in {s.output / 'curves.png'}" if curves.available else ""
     say(
-        f"done: {t.epoch} epochs, best val top-1 {t.best_acc1:.3f}, best top-5 "
-        f"{t.best_acc5:.3f}; checkpoints in {s.output} (checkpoint.npz, best.npz), "
-        f"metrics in {s.output / 'metrics.csv'}"
+        f"done: {_epochs(t.epoch)}, best val Acc@1 {100 * t.best_acc1:.1f}, best Acc@5 "
+        f"{100 * t.best_acc5:.1f}; checkpoints in {s.output} ({', '.join(written)}), "
+        f"metrics in {s.output / 'metrics.csv'}{drawn}"
     )
     return 0
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
 
 
 def _silent(*args, **kwargs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from ..data import (
@@ -12,30 +14,65 @@ from ..data import (
     class_names,
     make_shapes_dataset,
 )
-from ..dist import LOCAL, eval_shard, train_shard
+from ..dist import LOCAL, eval_shard, local_batch_size, train_shard
 from ..models import alexnet
 from ..train import CheckpointError, Trainer
 from .args import UsageError
+from .settings import new_run, resumed_run, start_at
 
 DEMO_DATA = dict(num_classes=6, train_per_class=900, val_per_class=100, image_size=72, seed=0)
+#: The files of a run in its --output folder.
+RUN_FILES = ("checkpoint.npz", "best.npz", "metrics.csv", "curves.png")
+
+
+def cache_dir() -> Path:
+    """Where tinynet keeps what it can make again: $TINYNET_CACHE, else ~/.cache/tinynet."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinynet"
+    return Path(os.environ.get("TINYNET_CACHE") or default)
 
 
 def dataset_dir(args, comm=LOCAL) -> Path:
-    """The dataset root: --data, or the demo's generated folder (made on first use, by rank 0
+    """The dataset root: DIR, or the demo's dataset, made once in the cache folder (by rank 0
     while the other ranks of a multi-process run wait)."""
     if not args.demo:
         return Path(args.data)
-    root = Path(args.output) / "demo-data"
+    root = cache_dir() / "demo-shapes"
     if comm.rank == 0:
         if not (root / "DONE").exists():
             print(
                 f"writing the demo dataset ({DEMO_DATA['num_classes']} shapes, "
                 f"{DEMO_DATA['train_per_class']} train + {DEMO_DATA['val_per_class']} val "
-                f"images each) to {root}"
+                f"images each) to {root} (once)"
             )
         make_shapes_dataset(root, **DEMO_DATA)
     comm.barrier()
     return make_shapes_dataset(root, **DEMO_DATA)  # made: this only checks it
+
+
+def check_output(args) -> Path:
+    """The --output folder of a training run, made and found writable before any work; a
+    folder holding another run is refused unless --overwrite (whose files it then removes)."""
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise UsageError(f"cannot write into --output {out}: {err.strerror or err}") from None
+    taken = [name for name in RUN_FILES if (out / name).exists()]
+    here = args.resume and Path(args.resume).resolve().parent == out.resolve()
+    if taken and not here and not args.overwrite:
+        raise UsageError(
+            f"{out} already holds a run ({', '.join(taken)}): continue it with --resume "
+            f"{out / 'checkpoint.npz'}, start over there with --overwrite, or choose another "
+            "--output"
+        )
+    if taken and args.overwrite and not here:
+        for name in taken:
+            (out / name).unlink()
+    return out
 
 
 def load_trainer(path, comm=LOCAL) -> Trainer:
@@ -43,7 +80,15 @@ def load_trainer(path, comm=LOCAL) -> Trainer:
 
     In a multi-process run every rank reads the file (so it must be readable at the same path
     on every machine); the trainer then takes rank 0's weights."""
-    if not Path(path).is_file():
+    path = Path(path)
+    if path.is_dir():
+        hint = (
+            f"; did you mean {path / 'checkpoint.npz'}?"
+            if (path / "checkpoint.npz").exists()
+            else ""
+        )
+        raise UsageError(f"--resume {path} is a folder, not a checkpoint file{hint}")
+    if not path.is_file():
         raise UsageError(f"checkpoint {path} does not exist")
     try:
         return Trainer.load(path, comm=comm)
@@ -67,67 +112,85 @@ def check_classes(trainer: Trainer, classes: list[str], path) -> None:
         )
 
 
-def new_trainer(args, num_classes: int, comm=LOCAL) -> Trainer:
+def new_trainer(settings: dict, num_classes: int, comm=LOCAL) -> Trainer:
     model = alexnet(
-        num_classes=num_classes, input_size=args.image_size, width=args.width,
-        groups=args.groups, lrn=not args.no_lrn, init=args.init, seed=args.seed,
+        num_classes=num_classes, input_size=settings["image_size"], width=settings["width"],
+        groups=settings["groups"], lrn=not settings["no_lrn"], init=settings["init"],
+        seed=settings["seed"],
     )  # fmt: skip
-    return Trainer.for_model(
-        model, lr=args.lr, momentum=args.momentum, weight_decay=args.wd, schedule=args.schedule,
-        patience=args.patience, step_size=args.step_size, comm=comm,
+    trainer = Trainer.for_model(
+        model, lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["wd"],
+        schedule=settings["schedule"], patience=settings["patience"],
+        step_size=settings["step_size"], comm=comm,
     )  # fmt: skip
+    if settings["start_epoch"]:
+        start_at(trainer, settings["start_epoch"])
+    return trainer
 
 
-def eval_loader(dataset, image_size, local_batch, workers, comm=LOCAL, ten_crop=False):
+def eval_loader(dataset, image_size, local_batch, workers, comm=LOCAL, ten_crop=False, **kw):
     """Centre-crop (or 10-crop) batches of ``dataset`` in order; in a multi-process run, this
     rank's contiguous share."""
     rank, size = comm.rank, comm.size
     return DataLoader(
         dataset, EvalTransform(crop=image_size, ten_crop=ten_crop), local_batch, shuffle=False,
-        workers=workers, indices_fn=lambda order: eval_shard(order, rank, size),
+        workers=workers, indices_fn=lambda order: eval_shard(order, rank, size), **kw,
     )  # fmt: skip
 
 
 class Session:
-    """Everything a run needs: datasets, trainer, loaders, names, output folder.
+    """Everything a training run needs: settings, datasets, trainer, loaders, output folder.
 
-    ``local_batch`` is this process's share of the global ``-b`` batch (all of it in a single
-    process); ``root`` is True on rank 0, the only rank that prints and writes files.
+    ``settings`` are the run's (``tinynet.cli.settings``), ``notes`` the lines saying what the
+    flags changed in a resumed run; ``local_batch`` is this process's share of the global
+    batch; ``root`` is True on rank 0, the only rank that prints and writes files.
     """
 
-    def __init__(self, args, comm=LOCAL):
-        self.args, self.comm = args, comm
+    def __init__(self, args, comm=LOCAL, on_skip=None):
+        self.args, self.comm, self.on_skip = args, comm, on_skip
         self.root = comm.rank == 0
-        self.local_batch = max(1, args.batch_size // comm.size)  # parse_args checked it divides
+        self.output = check_output(args) if self.root else Path(args.output)
         self.data_dir = dataset_dir(args, comm)
         self.train_set, self.val_set = check_dataset(self.data_dir)
         self.classes = list(self.train_set.classes)
-        self.output = Path(args.output)
         if args.resume:
             self.trainer = load_trainer(args.resume, comm)
             check_classes(self.trainer, self.classes, args.resume)
+            self.settings, self.notes = resumed_run(args, self.trainer)
         else:
-            self.trainer = new_trainer(args, len(self.classes), comm)
+            self.settings, self.notes = new_run(args), []
+            self.trainer = new_trainer(self.settings, len(self.classes), comm)
             self.trainer.extra = {
                 "classes": self.classes,
                 "class_names": class_names(self.data_dir, self.classes),
-                "seed": args.seed,
-                "batch_size": args.batch_size,
             }
-        self.seed = int(self.trainer.extra.get("seed", args.seed))
+        self.trainer.extra["run"] = self.settings
+        try:
+            self.local_batch = local_batch_size(self.settings["batch_size"], comm.size)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
         self.image_size = self.trainer.model.config["input_size"]
+
+    def _loader_options(self) -> dict:
+        # under MPI every rank must take the same number of steps, unreadable files or not
+        return dict(workers=self.args.workers, on_skip=self.on_skip, keep_empty=self.comm.size > 1)
 
     def train_loader(self) -> DataLoader:
         """Shuffled, augmented batches; in a multi-process run this rank's part of each global
-        batch of ``-b`` samples (``tinynet.dist.train_shard``)."""
-        batch, rank, size = self.args.batch_size, self.comm.rank, self.comm.size
+        batch (``tinynet.dist.train_shard``)."""
+        batch, rank, size = self.settings["batch_size"], self.comm.rank, self.comm.size
+
+        def mine(order):
+            return train_shard(order, batch, rank, size)
+
         return DataLoader(
             self.train_set, TrainTransform(crop=self.image_size), self.local_batch, shuffle=True,
-            seed=self.seed, workers=self.args.workers,
-            indices_fn=lambda order: train_shard(order, batch, rank, size),
+            seed=self.settings["seed"], indices_fn=mine,
+            **self._loader_options(),
         )  # fmt: skip
 
     def val_loader(self, ten_crop: bool = False) -> DataLoader:
         return eval_loader(
-            self.val_set, self.image_size, self.local_batch, self.args.workers, self.comm, ten_crop
-        )
+            self.val_set, self.image_size, self.local_batch, comm=self.comm, ten_crop=ten_crop,
+            **self._loader_options(),
+        )  # fmt: skip

@@ -8,20 +8,26 @@ from tqdm import tqdm
 from ..data import EvalTransform, check_dataset, open_rgb
 from ..dist import LOCAL
 from ..train import evaluate, predict_proba
-from .args import UsageError
+from .args import DEFAULTS, UsageError
 from .session import check_classes, dataset_dir, eval_loader, load_trainer
 
 
-def run_evaluation(args, comm=LOCAL) -> int:
+def run_evaluation(args, comm=LOCAL, on_skip=None) -> int:
     """Evaluate --resume on DIR/val; under MPI each rank takes a part and rank 0 reports."""
     trainer = load_trainer(args.resume, comm)
     data_dir = dataset_dir(args, comm)
     train_set, val_set = check_dataset(data_dir)
     check_classes(trainer, list(train_set.classes), args.resume)
-    local_batch = max(1, args.batch_size // comm.size)
+    batch = args.batch_size or trainer.extra.get("run", {}).get(
+        "batch_size", DEFAULTS["batch_size"]
+    )
+    local_batch = max(1, batch // comm.size)
     size = trainer.model.config["input_size"]
     quiet = True if args.no_progress or comm.rank != 0 else None
-    with eval_loader(val_set, size, local_batch, args.workers, comm, args.ten_crop) as loader:
+    options = dict(workers=args.workers, on_skip=on_skip, keep_empty=comm.size > 1)
+    with eval_loader(
+        val_set, size, local_batch, comm=comm, ten_crop=args.ten_crop, **options
+    ) as loader:
         with tqdm(total=len(loader), desc="evaluate", leave=False, disable=quiet) as bar:
             stats = evaluate(trainer.model, loader, comm=comm, on_batch=lambda m: bar.update(1))
         skipped = int(comm.sum([loader.skipped])[0])
@@ -30,8 +36,8 @@ def run_evaluation(args, comm=LOCAL) -> int:
     crops = "10-crop" if args.ten_crop else "centre crop"
     print(
         f"{args.resume} on {data_dir / 'val'} ({stats.images} images, {crops}): "
-        f"loss {stats.loss:.4f}  top-1 {stats.acc1:.4f} (error {stats.top1_error:.4f})  "
-        f"top-5 {stats.acc5:.4f} (error {stats.top5_error:.4f})"
+        f"loss {stats.loss:.4f}  Acc@1 {100 * stats.acc1:.2f} (error {100 * stats.top1_error:.2f})"
+        f"  Acc@5 {100 * stats.acc5:.2f} (error {100 * stats.top5_error:.2f})"
     )
     if skipped:
         print(f"{skipped} unreadable files skipped")

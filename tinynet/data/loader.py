@@ -19,10 +19,13 @@ pass would, without loading batches ``0..k-1``. Batches are counted after
 batches, its parts of the first ``k`` global batches. ``len(loader)`` is always the
 batches of a whole epoch (a pass from ``start`` yields ``max(0, len(loader) - k)``).
 
-Bad files: a sample whose file fails to open/decode is left out of its batch
-(the batch is one smaller; a batch with no good sample is not yielded), warned
-about once per file per process (even across loader instances), and counted in
-``skipped`` for the current pass.
+Bad files: a sample whose file fails to open/decode (or is refused, see
+``image.MAX_ASPECT_RATIO``) is left out of its batch (the batch is one smaller), counted in
+``skipped`` for the current pass and reported once per file per process (even across loader
+instances): ``on_skip(path, reason)`` if given, else a ``RuntimeWarning``. A batch with no
+good sample is not yielded, unless ``keep_empty``: then it is yielded with 0 rows, so that
+every pass yields exactly ``len(loader) - start`` batches (what MPI ranks need to stay in
+step).
 
 Workers: ``workers`` processes ('fork' start method where available, else
 'spawn') started at the beginning of each pass and stopped at its end, on
@@ -50,14 +53,14 @@ from .workers import WorkerPool
 
 __all__ = ["DataLoader", "default_workers", "forget_warned_files"]
 
-# Files already warned about, process-wide: a trainer may build a new loader every epoch
-# and must still warn only once per file.
-_WARNED_FILES: set[str] = set()
+# Files already reported, process-wide: a trainer may build a new loader every epoch and
+# must still report each file only once.
+_REPORTED_FILES: set[str] = set()
 
 
 def forget_warned_files() -> None:
-    """Let the next skip of every file warn again (for tests)."""
-    _WARNED_FILES.clear()
+    """Let the next skip of every file be reported again (for tests)."""
+    _REPORTED_FILES.clear()
 
 
 def default_workers() -> int:
@@ -100,6 +103,15 @@ class DataLoader:
     a ``min_size`` attribute and ``load`` accepts it, large JPEGs are decoded at
     reduced scale.
 
+    ``on_skip(path: str, reason: str)``: called in this process the first time (per process)
+    a file is skipped, e.g. ``("train/a/x.jpg", "OSError: image file is truncated")``
+    (``path`` is ``"sample <i>"`` for a dataset without ``samples``); default None: a
+    ``RuntimeWarning`` pointing at the loop over the loader.
+
+    ``keep_empty``: yield a batch whose every file was skipped, as float32 images
+    ``(0, *sample_shape)`` (``(0,)`` while no sample of the pass was readable) and int64
+    labels ``(0,)``, instead of leaving it out.
+
     Attributes: ``epoch`` and ``start`` (set by ``set_epoch``), ``skipped`` (files
     skipped so far in the current/last pass), ``worker_pids`` (processes of the
     current/last pass).
@@ -117,6 +129,8 @@ class DataLoader:
         prefetch: int = 2,
         indices_fn=None,
         start_method: str | None = None,
+        on_skip=None,
+        keep_empty: bool = False,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -135,6 +149,8 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.prefetch = int(prefetch)
         self.indices_fn = indices_fn
+        self.on_skip = on_skip
+        self.keep_empty = bool(keep_empty)
         self._ctx = mp.get_context(start_method) if start_method else _default_context()
         self.epoch = 0
         self.start = 0
@@ -179,16 +195,20 @@ class DataLoader:
         self._active = weakref.ref(gen) if hasattr(gen, "close") else None
         return gen
 
-    def _iter_inprocess(self, batches, job: BatchJob):
-        for idx in batches:
-            out = self._deliver(*job.build(idx))
+    def _iter_inprocess(self, batches, job: BatchJob, probe: bool = True):
+        probe = probe and self.keep_empty and self._spec is None
+        for k, idx in enumerate(batches):
+            built = job.build(idx)
+            if built[2] == 0 and probe:  # an empty batch first: learn its sample shape
+                self._spec, probe = _probe(batches[k + 1 :], job), False
+            out = self._deliver(*built)
             if out is not None:
                 yield out
 
     def _iter_workers(self, batches, job: BatchJob):
         spec = self._spec or _probe(batches, job)
         if spec is None:  # no readable sample at all: just report the skips
-            yield from self._iter_inprocess(batches, job)
+            yield from self._iter_inprocess(batches, job, probe=False)
             return
         self._spec = spec
         pool = WorkerPool(self._ctx, self.workers, self.prefetch, job, batches, *spec)
@@ -202,19 +222,31 @@ class DataLoader:
             pool.close()
 
     def _deliver(self, images, labels, n: int, skipped):
-        """Count and warn about (once per file per process) a built batch's skipped files
-        -> ``(images, labels)`` trimmed to its ``n`` good samples, or None if it has none."""
+        """Count and report a built batch's skipped files -> ``(images, labels)`` trimmed to
+        its ``n`` good samples; for ``n == 0``, the empty batch if ``keep_empty`` else None."""
         self.skipped += len(skipped)
-        for _, name, err in skipped:
-            if name not in _WARNED_FILES:
-                _WARNED_FILES.add(name)
-                msg = f"skipping unreadable image {name} ({err})"
+        for _, name, reason in skipped:
+            if name in _REPORTED_FILES:
+                continue
+            _REPORTED_FILES.add(name)
+            if self.on_skip is not None:
+                self.on_skip(name, reason)
+            else:  # stacklevel: this, the pass's generator, the caller's loop
+                msg = f"skipping unreadable image {name} ({reason})"
                 warnings.warn(msg, RuntimeWarning, stacklevel=3)
         if n == 0:
-            return None
+            return self._empty_batch() if self.keep_empty else None
+        if self._spec is None:
+            self._spec = images.shape[1:], images.dtype.str
         if n < len(images):
             images, labels = images[:n], labels[:n]
         return images, labels
+
+    def _empty_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """0-sample batch: images ``(0, *sample_shape)`` of the transform's dtype (float32
+        ``(0,)`` if no sample shape is known), labels int64 ``(0,)``."""
+        shape, dtype = self._spec if self._spec is not None else ((), np.float32)
+        return np.empty((0, *shape), dtype=dtype), np.empty(0, dtype=np.int64)
 
     # -------------------------------------------------------------- cleanup
     def close(self) -> None:
@@ -244,5 +276,5 @@ class DataLoader:
         return (
             f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, seed={self.seed}, workers={self.workers}, "
-            f"drop_last={self.drop_last})"
+            f"drop_last={self.drop_last}, keep_empty={self.keep_empty})"
         )

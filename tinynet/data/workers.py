@@ -7,8 +7,17 @@ writes the batch into shared buffer ``slot`` and answers
 Batches are handed out in order, each to the least busy worker, with at most
 ``nslots`` in flight; the pool yields them in order, copied out of the slot.
 
-Workers ignore SIGINT (Ctrl-C reaches the main process, which terminates them),
-are daemonic, and exit on their own if the main process disappears.
+Signals: a worker ignores SIGINT (Ctrl-C reaches the main process, which stops them) and
+takes SIGTERM's default action (death), whatever handlers the main process had when it
+forked them (a trainer's "stop after this step" handler would otherwise make
+``terminate()`` do nothing and the interpreter's exit wait forever). SIGINT and SIGTERM are
+blocked around the start of a worker, so none arrives before its handlers are reset.
+Workers are daemonic and exit on their own within ``_POLL_S`` if the main process
+disappears.
+
+Stopping (``close``) never blocks for long, even when interrupted: ask (``None`` on the task
+pipe), wait briefly, SIGTERM, wait, SIGKILL; the kill is in a ``finally``, so a second
+Ctrl-C landing in one of the waits cannot leave a worker alive.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import mmap
 import os
 import signal
+import time
 import traceback
 from multiprocessing import connection as mpc
 
@@ -24,12 +34,22 @@ import numpy as np
 __all__ = ["WorkerPool"]
 
 _POLL_S = 1.0  # how often an idle worker checks that its parent is alive
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_CAN_MASK = hasattr(signal, "pthread_sigmask")  # POSIX
+
+
+def _reset_signals() -> None:
+    """A worker's first act: ignore SIGINT, die on SIGTERM, then accept signals again."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _CAN_MASK:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _worker_main(job, batches, shared, tasks, results, parent_pid):
     """Build the batches asked for on ``tasks`` into the ``shared`` slots
     ``(img_buf, lab_buf, nslots, sample_shape, dtype)``; answer on ``results``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _reset_signals()
     img_buf, lab_buf, nslots, sample_shape, dtype = shared
     bsz = max(len(b) for b in batches)
     images = np.frombuffer(img_buf, dtype=dtype).reshape((nslots, bsz) + tuple(sample_shape))
@@ -103,7 +123,13 @@ class WorkerPool:
             name="tinynet-data-worker",
             args=(*args, task_r, res_w, os.getpid()),
         )
-        p.start()
+        # the child inherits the mask: no stop signal reaches it before _reset_signals
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if _CAN_MASK else None
+        try:
+            p.start()
+        finally:
+            if old is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
         task_r.close()
         res_w.close()
         self.procs.append(p)
@@ -186,27 +212,34 @@ class WorkerPool:
             self.close(graceful=False)
 
     def close(self, graceful: bool = False, timeout: float = 5.0) -> None:
-        """Stop the workers: ask politely after a complete pass, otherwise
-        terminate (SIGTERM, then SIGKILL); always reap them."""
+        """Stop the workers and reap them; returns within about ``timeout`` (after a complete
+        pass, when they are idle) or 0.1 s (otherwise) + 2 s, whatever they do."""
         if self.closed:
             return
         self.closed = True
-        if graceful:
+        try:
             for c in self._task_conns:
                 try:
                     c.send(None)
-                except OSError:
+                except OSError:  # already gone
                     pass
-            for p in self.procs:
-                p.join(timeout)
-        for p in self.procs:
-            if p.is_alive():
+            self._wait(timeout if graceful else 0.1)
+            for p in self._alive():
                 p.terminate()
-        for p in self.procs:
-            p.join(1.0)
-            if p.is_alive():
+            self._wait(1.0)
+        finally:  # also when a KeyboardInterrupt lands in a wait above
+            for p in self._alive():
                 p.kill()
-                p.join()
-        for c in self._task_conns + self._result_conns:
-            c.close()
-        self._images = self._labels = None
+            self._wait(1.0)
+            for c in self._task_conns + self._result_conns:
+                c.close()
+            self._images = self._labels = None
+
+    def _alive(self) -> list:
+        return [p for p in self.procs if p.is_alive()]
+
+    def _wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for every worker to end (reaping those that did)."""
+        deadline = time.monotonic() + seconds
+        for p in self.procs:
+            p.join(max(0.0, deadline - time.monotonic()))

@@ -4,8 +4,8 @@ Every step each rank has the gradient of the mean loss over its own B/N samples.
 preallocated flat buffer, summed over the ranks in place (one ``Allreduce`` with ``IN_PLACE``)
 and divided by N, it becomes the gradient of the mean loss over the global batch of B samples,
 as one process computing the whole batch would have it (up to float32 rounding). The buffer
-carries the local loss in one extra element, so the same call also gives every rank the global
-batch's loss, on which they all agree whether training diverged.
+carries the local loss and sample count in two extra elements, so the same call also gives every
+rank the global batch's loss and size, on which they all agree whether training diverged.
 """
 from __future__ import annotations
 
@@ -72,20 +72,25 @@ class GradientSync:
         triples = list(named_parameters)
         self.names = [name for name, _, _ in triples]
         self.params = [param for _, param, _ in triples]
-        self.buffer = FlatBuffer([grad for _, _, grad in triples], extra=1)
+        self.buffer = FlatBuffer([grad for _, _, grad in triples], extra=2)  # + loss, count
 
-    def average(self, loss: float) -> float:
-        """Replace every rank's gradients by their mean over the ranks; return the mean loss.
+    def average(self, loss: float, count: int) -> tuple[float, int]:
+        """Replace every rank's gradients by the global batch's; return (its loss, its size).
 
-        With the same local batch size on every rank this is the global batch's mean gradient
-        and mean loss. Collective: every rank must call it once per step.
+        Each rank's gradient and loss are means over its own ``count`` samples; weighted by
+        ``count`` and summed over the ranks they become the means over the whole global batch,
+        also when the ranks' batches differ in size (an unreadable file) or one is empty
+        (``count`` 0, gradients zero). Collective: every rank must call it once per step.
         """
         flat = self.buffer.pack()
-        flat[-1] = loss
+        flat[:-2] *= count
+        flat[-2:] = loss * count, count
         self.comm.allreduce_sum(flat)
-        flat /= self.comm.size
+        total = int(flat[-1])
+        if total:
+            flat[:-1] /= total
         self.buffer.unpack()
-        return float(flat[-1])
+        return float(flat[-2]), total
 
     def broadcast_parameters(self, more=(), root: int = 0) -> None:
         """Give every rank rank ``root``'s parameters (and the ``more`` arrays, e.g. momenta)."""

@@ -5,6 +5,7 @@ iterations ever write the same element (by channel, by row of the column matrix,
 BLAS is never called from inside a Numba loop.
 """
 
+from ._jit import cache_is_warm
 from .im2col import col2im, col2im_reference, im2col, im2col_reference
 from .lrn import lrn_backward, lrn_backward_reference, lrn_forward, lrn_forward_reference
 from .pool import (
@@ -16,6 +17,7 @@ from .pool import (
 from .transpose import nchw_to_rows, nchw_to_rows_reference, rows_to_nchw, rows_to_nchw_reference
 
 __all__ = [
+    "cache_is_warm",
     "im2col",
     "im2col_reference",
     "col2im",

@@ -16,11 +16,26 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 JIT = dict(cache=True, fastmath=True, error_model="numpy", nogil=True)
 
 
+#: Every kernel compiled through this module (for ``cache_is_warm``).
+KERNELS = []
+
+
 def kernel(fn):
     """A serial kernel."""
-    return njit(**JIT)(fn)
+    KERNELS.append(njit(**JIT)(fn))
+    return KERNELS[-1]
 
 
 def parallel_kernel(fn):
     """A kernel whose outer ``prange`` loop runs on Numba's thread pool."""
-    return njit(parallel=True, **JIT)(fn)
+    KERNELS.append(njit(parallel=True, **JIT)(fn))
+    return KERNELS[-1]
+
+
+def cache_is_warm() -> bool:
+    """True when every kernel has compiled code in Numba's disk cache (no compiling ahead);
+    also True when that cannot be told (Numba's cache layout is not public API)."""
+    try:
+        return all(os.path.exists(k._cache._cache_file._index_path) for k in KERNELS)
+    except AttributeError:
+        return True

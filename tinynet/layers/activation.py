@@ -26,7 +26,7 @@ class ReLU(Layer):
     def _forward(self, x):
         if self.fused_into:
             return np.asarray(x)
-        x = float_input(x)
+        x = float_input(self.label, x)
         self._mask = x > 0
         return np.maximum(x, 0, dtype=x.dtype)
 

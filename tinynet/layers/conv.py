@@ -10,7 +10,7 @@ from ..kernels import col2im, im2col, nchw_to_rows, rows_to_nchw
 from ..layer import Layer
 from ..perf import workspace
 from ..perf.blas import matmul
-from ..validate import check_geometry, check_input, float_input, pair, window_output
+from ..validate import check_geometry, check_input, float_input, integer, pair, window_output
 
 #: Images per chunk are chosen so the column matrix stays under this many bytes.
 DEFAULT_CHUNK_BYTES = 64 * 2**20
@@ -48,30 +48,29 @@ class Conv2D(Layer):
         chunk_bytes=DEFAULT_CHUNK_BYTES,
     ):
         super().__init__()
-        who = f"Conv2D({in_channels}, {out_channels}, groups={groups})"
-        self.kernel_size = pair(who, "kernel_size", kernel_size)
-        self.stride = pair(who, "stride", stride)
-        self.padding = pair(who, "padding", padding)
-        check_geometry(who, self.kernel_size, self.stride, self.padding)
-        if min(in_channels, out_channels, groups) <= 0:
-            raise ValueError(f"{who}: channel counts and groups must be positive")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) "
-                f"must both be divisible by groups ({groups})"
-            )
+        geometry = _checked(in_channels, out_channels, kernel_size, stride, padding, groups)
+        self.kernel_size, self.stride, self.padding = geometry
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.dtype = np.dtype(dtype)
         self.input_grad = input_grad
         self.relu = relu
         self.chunk_bytes = chunk_bytes
-        kh, kw = self.kernel_size
         rng = np.random.default_rng() if rng is None else rng
-        bound = 1 / math.sqrt(in_channels // groups * kh * kw)
-        w_shape = (out_channels, in_channels // groups, kh, kw)
-        self._add_param("weight", rng.uniform(-bound, bound, w_shape).astype(self.dtype))
+        shapes = _shapes(in_channels, out_channels, self.kernel_size, groups)
+        bound = 1 / math.sqrt(math.prod(shapes["weight"][1:]))  # 1/sqrt(fan_in)
+        self._add_param("weight", rng.uniform(-bound, bound, shapes["weight"]).astype(self.dtype))
         self._add_param("bias", rng.uniform(-bound, bound, out_channels).astype(self.dtype))
         self._x = self._mask = None
+
+    @staticmethod
+    def param_shapes(
+        in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, **options
+    ) -> dict[str, tuple[int, ...]]:
+        """``{"weight": (out, in // groups, kh, kw), "bias": (out,)}`` for these constructor
+        arguments, checked as the constructor checks them; allocates nothing. The other
+        constructor arguments (``options``: dtype, rng, ...) do not change the shapes."""
+        kernel = _checked(in_channels, out_channels, kernel_size, stride, padding, groups)[0]
+        return _shapes(in_channels, out_channels, kernel, groups)
 
     def extra_repr(self):
         return (
@@ -112,7 +111,7 @@ class Conv2D(Layer):
             yield n0, n1, cols.reshape(g, -1, m), rows
 
     def _forward(self, x):
-        x = float_input(check_input(self.label, x, 4, self.in_channels), self.dtype)
+        x = float_input(self.label, check_input(self.label, x, 4, self.in_channels), self.dtype)
         n, o, oh, ow = self.output_shape(x.shape)
         w = self.params["weight"].reshape(self.groups, o // self.groups, -1)  # (G, O/G, Ck)
         y = np.empty((n, o, oh * ow), dtype=self.dtype)
@@ -132,7 +131,7 @@ class Conv2D(Layer):
     def _backward(self, dout):
         x = self._x
         n, o, oh, ow = dout.shape
-        dout = float_input(dout, self.dtype).reshape(n, o, oh * ow)
+        dout = float_input(self.label, dout, self.dtype).reshape(n, o, oh * ow)
         g = self.groups
         w = self.params["weight"].reshape(g, o // g, -1)
         dw = self.grads["weight"].reshape(g, o // g, -1)
@@ -162,3 +161,24 @@ class Conv2D(Layer):
                     out=dx[n0:n1],
                 )
         return dx
+
+
+def _checked(in_channels, out_channels, kernel_size, stride, padding, groups):
+    """The (h, w) pairs (kernel, stride, padding) after checking every argument."""
+    who = f"Conv2D({in_channels}, {out_channels}, groups={groups})"
+    for what, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        integer(f"{who}: {what}", value, 1)
+    integer(f"{who}: groups", groups, 1)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) "
+            f"must both be divisible by groups ({groups})"
+        )
+    geometry = (("kernel_size", kernel_size), ("stride", stride), ("padding", padding))
+    kernel, stride, padding = (pair(who, what, value) for what, value in geometry)
+    check_geometry(who, kernel, stride, padding)
+    return kernel, stride, padding
+
+
+def _shapes(in_channels, out_channels, kernel, groups) -> dict[str, tuple[int, ...]]:
+    return {"weight": (out_channels, in_channels // groups, *kernel), "bias": (out_channels,)}

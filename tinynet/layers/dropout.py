@@ -26,7 +26,7 @@ class Dropout(Layer):
         return f"p={self.p}"
 
     def _forward(self, x):
-        x = float_input(x)
+        x = float_input(self.label, x)
         if not self.training or self.p == 0:
             self._mask = None
             return x

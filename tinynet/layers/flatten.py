@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..layer import Layer
+from ..validate import numeric
 
 
 class Flatten(Layer):
-    """(N, d1, d2, ...) -> (N, d1*d2*...), in C order (so NCHW flattens channel-major)."""
+    """(N, d1, d2, ...) -> (N, d1*d2*...), in C order (so NCHW flattens channel-major).
+
+    Any numeric dtype passes through unchanged (see ``tinynet.validate.numeric``).
+    """
 
     def __init__(self):
         super().__init__()
         self._shape = None
 
     def _forward(self, x):
-        x = np.asarray(x)
+        x = numeric(self.label, x)
         if x.ndim < 1:
             raise ValueError(f"{self.label}: expected at least a batch axis, got shape {x.shape}")
         self._shape = x.shape

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..layer import Layer
 from ..perf.blas import matmul
-from ..validate import check_input, float_input
+from ..validate import check_input, float_input, integer
 
 
 class Linear(Layer):
@@ -20,29 +20,36 @@ class Linear(Layer):
 
     def __init__(self, in_features, out_features, dtype=np.float32, rng=None):
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear({in_features}, {out_features}): sizes must be positive")
+        shapes = self.param_shapes(in_features, out_features)
         self.in_features, self.out_features = in_features, out_features
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng() if rng is None else rng
         bound = 1 / math.sqrt(in_features)
-        shape = (out_features, in_features)
-        self._add_param("weight", rng.uniform(-bound, bound, shape).astype(self.dtype))
+        self._add_param("weight", rng.uniform(-bound, bound, shapes["weight"]).astype(self.dtype))
         self._add_param("bias", rng.uniform(-bound, bound, out_features).astype(self.dtype))
         self._x = None
+
+    @staticmethod
+    def param_shapes(in_features, out_features, **options) -> dict[str, tuple[int, ...]]:
+        """``{"weight": (out_features, in_features), "bias": (out_features,)}``, checked as the
+        constructor checks them; allocates nothing. ``options`` (dtype, rng) do not matter."""
+        who = f"Linear({in_features}, {out_features})"
+        integer(f"{who}: in_features", in_features, 1)
+        integer(f"{who}: out_features", out_features, 1)
+        return {"weight": (out_features, in_features), "bias": (out_features,)}
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}"
 
     def _forward(self, x):
-        x = float_input(check_input(self.label, x, 2, self.in_features), self.dtype)
+        x = float_input(self.label, check_input(self.label, x, 2, self.in_features), self.dtype)
         self._x = x
         y = matmul(x, self.params["weight"].T)
         y += self.params["bias"]
         return y
 
     def _backward(self, dout):
-        dout = float_input(dout, self.dtype)
+        dout = float_input(self.label, dout, self.dtype)
         matmul(dout.T, self._x, out=self.grads["weight"])
         np.sum(dout, axis=0, out=self.grads["bias"])
         return matmul(dout, self.params["weight"])

@@ -31,7 +31,7 @@ class LocalResponseNorm(Layer):
         return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
     def _forward(self, x):
-        x = float_input(check_input(self.label, x, 4))
+        x = float_input(self.label, check_input(self.label, x, 4))
         y, scale = lrn_forward(x, self.size, self.alpha, self.beta, self.k)
         self._cache = (x, scale)
         return y

@@ -36,7 +36,7 @@ class MaxPool2D(Layer):
         return (*input_shape[:2], *window_output(self.label, input_shape, *geometry))
 
     def _forward(self, x):
-        x = float_input(check_input(self.label, x, 4))
+        x = float_input(self.label, check_input(self.label, x, 4))
         out_hw = self.output_shape(x.shape)[2:]
         y, argmax = maxpool_forward(x, self.kernel_size, self.stride, self.padding, out_hw)
         self._cache = (x.shape, argmax)
@@ -44,4 +44,4 @@ class MaxPool2D(Layer):
 
     def _backward(self, dout):
         x_shape, argmax = self._cache
-        return maxpool_backward(float_input(dout), argmax, x_shape)
+        return maxpool_backward(float_input(self.label, dout), argmax, x_shape)

@@ -7,13 +7,14 @@ conv5 see half the channels each): 60,965,224 parameters, logits (N, 1000) for (
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from ..layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
 from ..layers.fusion import fuse_conv_relu
 from ..sequential import Sequential
-from ..validate import choice, fraction, integer, out_size, real
+from ..validate import choice, fraction, integer, out_size, positive
 
 #: The smallest input side that keeps every stage at least 1x1.
 MIN_INPUT_SIZE = 67
@@ -47,6 +48,20 @@ def _feature_side(size: int) -> int:
     return side
 
 
+class LayerSpec(NamedTuple):
+    """One planned layer: ``cls(**kwargs)`` named ``name``, whose parameters get ``shapes``.
+
+    The builder adds ``dtype`` and the shared generator to layers with parameters; ``seed``
+    (a Dropout's) seeds a generator of the layer's own, None for the others.
+    """
+
+    name: str
+    cls: type
+    kwargs: dict
+    shapes: dict[str, tuple[int, ...]]
+    seed: tuple[int, int] | None = None
+
+
 def alexnet(
     num_classes=1000,
     input_size=227,
@@ -73,8 +88,11 @@ def alexnet(
       learn (Caffe issues #59, #401); ``"caffe"`` (bvlc_alexnet: those biases 0.1, fc6/fc7
       std 0.005) and ``"he"`` (He-normal weights, zero biases) start faster.
     - ``seed``: the weights and each dropout layer's mask stream derive from it.
+    - ``dtype``: a floating point dtype for the parameters.
+
+    ``plan`` checks the arguments and lays the layers out first, without allocating anything.
     """
-    _check(num_classes, input_size, width, groups, dropout, init)
+    specs = plan(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype)
     dtype = np.dtype(dtype)
     config = dict(
         builder="alexnet", num_classes=int(num_classes), input_size=int(input_size),
@@ -82,61 +100,99 @@ def alexnet(
         seed=int(seed), dtype=dtype.name,
     )  # fmt: skip
     rng = np.random.default_rng(seed)
-    channels = [_scaled(c, width, groups) for c in CONV_CHANNELS]
-    layers = _features(channels, groups, lrn, dtype, rng)
-    side = _feature_side(input_size)
-    hidden = max(1, int(round(FC_WIDTH * width)))
-    layers += _classifier(
-        channels[-1] * side * side, hidden, num_classes, dropout, seed, dtype, rng
-    )
-    model = Sequential(layers)
+    model = _build(specs, dtype, rng)
     fuse_conv_relu(model)  # relu1-5 run inside conv1-5 (same results, faster)
     _initialise(model, init, rng)
     model.config = config
     return model
 
 
-def _check(num_classes, input_size, width, groups, dropout, init) -> None:
+def plan(
+    num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype
+) -> list[LayerSpec]:
+    """The ``LayerSpec`` of every layer ``alexnet`` builds with these arguments (all required,
+    in ``alexnet``'s order), in order. Checks every argument as ``alexnet`` does (a ValueError
+    naming it) and computes the parameter shapes, allocating nothing: cheap for any width."""
+    _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype)
+    channels = [_scaled(c, width, groups) for c in CONV_CHANNELS]
+    side = _feature_side(input_size)
+    hidden = max(1, int(round(FC_WIDTH * width)))
+    fin = channels[-1] * side * side
+    return _features(channels, groups, lrn) + _classifier(fin, hidden, num_classes, dropout, seed)
+
+
+def _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype) -> None:
     choice("alexnet: init", init, INITS)
-    choice("alexnet: groups", groups, (1, 2))
-    if not real("alexnet: width", width) > 0:
-        raise ValueError(f"alexnet: width must be positive, got {width!r}")
+    choice("alexnet: groups", integer("alexnet: groups", groups, 1), (1, 2))
+    if not math.isfinite(positive("alexnet: width", width) * FC_WIDTH):
+        raise ValueError(f"alexnet: width {width!r} is too large")
     integer("alexnet: num_classes", num_classes, 1)
     if integer("alexnet: input_size", input_size, 1) < MIN_INPUT_SIZE:
         raise ValueError(
             f"alexnet: input_size {input_size} is too small; the minimum is "
             f"{MIN_INPUT_SIZE} (every stage must stay at least 1x1)"
         )
+    if not isinstance(lrn, (bool, np.bool_)):
+        raise ValueError(f"alexnet: lrn must be True or False, got {lrn!r}")
     fraction("alexnet: dropout", dropout)
+    integer("alexnet: seed", seed, 0)
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise ValueError(f"alexnet: dtype must be a floating point type, got {dtype!r}")
 
 
-def _features(channels, groups, lrn, dtype, rng) -> list:
-    """conv1 ... pool5: (name, layer) pairs; norm layers only with ``lrn``."""
-    layers, cin = [], 3
+def _spec(name, cls, seed=None, **kwargs) -> LayerSpec:
+    shapes = cls.param_shapes(**kwargs) if hasattr(cls, "param_shapes") else {}
+    return LayerSpec(name, cls, kwargs, shapes, seed)
+
+
+def _features(channels, groups, lrn) -> list:
+    """conv1 ... pool5; norm layers only with ``lrn``."""
+    specs, cin = [], 3
     for (name, k, s, p, grouped), cout in zip(_CONVS, channels):
         i = name[-1]
-        conv = Conv2D(
-            cin, cout, k, s, p, groups=groups if grouped else 1, dtype=dtype, rng=rng,
-            input_grad=(name != "conv1"),
+        conv = _spec(
+            name, Conv2D, in_channels=cin, out_channels=cout, kernel_size=k, stride=s, padding=p,
+            groups=groups if grouped else 1, input_grad=(name != "conv1"),
         )  # fmt: skip
-        layers += [(name, conv), (f"relu{i}", ReLU())]
+        specs += [conv, _spec(f"relu{i}", ReLU)]
         if lrn and name in ("conv1", "conv2"):
-            layers.append((f"norm{i}", LocalResponseNorm(5, 1e-4, 0.75, 2.0)))
+            norm = _spec(f"norm{i}", LocalResponseNorm, size=5, alpha=1e-4, beta=0.75, k=2.0)
+            specs.append(norm)
         if name in ("conv1", "conv2", "conv5"):
-            layers.append((f"pool{i}", MaxPool2D(3, 2)))
+            specs.append(_spec(f"pool{i}", MaxPool2D, kernel_size=3, stride=2))
         cin = cout
-    return layers
+    return specs
 
 
-def _classifier(fin, hidden, num_classes, dropout, seed, dtype, rng) -> list:
+def _classifier(fin, hidden, num_classes, dropout, seed) -> list:
     """flatten fc6 relu6 drop6 fc7 relu7 drop7 fc8 (drop layers only when ``dropout > 0``)."""
-    layers = [("flatten", Flatten())]
+    specs = [_spec("flatten", Flatten)]
     for i in (6, 7):
-        layers += [(f"fc{i}", Linear(fin, hidden, dtype=dtype, rng=rng)), (f"relu{i}", ReLU())]
+        specs += [
+            _spec(f"fc{i}", Linear, in_features=fin, out_features=hidden),
+            _spec(f"relu{i}", ReLU),
+        ]
         if dropout > 0:
-            layers.append((f"drop{i}", Dropout(dropout, rng=np.random.default_rng([seed, i]))))
+            specs.append(_spec(f"drop{i}", Dropout, seed=(seed, i), p=dropout))
         fin = hidden
-    return layers + [("fc8", Linear(fin, num_classes, dtype=dtype, rng=rng))]
+    return specs + [_spec("fc8", Linear, in_features=fin, out_features=num_classes)]
+
+
+def _build(specs, dtype, rng) -> Sequential:
+    """The layers of ``specs``, made in order (the order in which they draw from ``rng``)."""
+    layers = []
+    for spec in specs:
+        extra = {}
+        if spec.shapes:
+            extra = {"dtype": dtype, "rng": rng}
+        elif spec.seed is not None:
+            extra = {"rng": np.random.default_rng(list(spec.seed))}
+        layers.append((spec.name, spec.cls(**spec.kwargs, **extra)))
+    return Sequential(layers)
 
 
 def _initialise(model: Sequential, init: str, rng: np.random.Generator) -> None:

@@ -104,7 +104,10 @@ class SGD:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` saved; validates everything before changing anything."""
+        """Restore what ``state_dict`` saved; validates everything before changing anything.
+
+        Hyperparameters as the setters check them (NaN refused); velocities floating point
+        arrays of the parameters' shapes, finite (a NaN would spread into the weights)."""
         velocities = {f"velocity.{name}": v for name, v in self._velocity.items()}
         check_keys("SGD", state, [*_CHECKS, *velocities])
         hyper = {key: check(state[key]) for key, check in _CHECKS.items()}
@@ -115,6 +118,8 @@ class SGD:
                     f"SGD: {key} in the state is {src.dtype} of shape {src.shape}; "
                     f"expected floating point of shape {velocity.shape}"
                 )
+            if not np.all(np.isfinite(src)):
+                raise ValueError(f"SGD: {key} holds NaN or infinite values")
         for key, velocity in velocities.items():
             np.copyto(velocity, state[key], casting="same_kind")
         self._hyper = hyper

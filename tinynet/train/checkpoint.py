@@ -24,6 +24,7 @@ Version-1 files (the previous release) are upgraded on load (``_upgrade_v1``). W
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -130,7 +131,8 @@ def load_checkpoint(path) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint` (or by version 1) without pickle.
 
     Raises :class:`CheckpointError` (a ``ValueError``) naming the file if it is missing, not a
-    tinynet checkpoint, written by a newer version, or corrupted. Returns it all in memory."""
+    tinynet checkpoint, written by a newer version, or corrupted (an entry whose sizes do not
+    add up is named, and refused before it is read). Returns it all in memory."""
     path = Path(path)
     version, data = _read_archive(path)
     meta = _read_json(data, "meta.json", path)
@@ -152,14 +154,61 @@ def _read_archive(path: Path) -> tuple[int, dict[str, np.ndarray]]:
         raise CheckpointError(
             f"{path} is not a tinynet checkpoint: not an .npz (zip) archive, or it is truncated"
         )
+    errors = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, MemoryError)
     try:
+        _check_sizes(path)
         with np.load(path, allow_pickle=False) as npz:
             version = _check_header(path, npz)
             return version, {key: npz[key] for key in npz.files}
     except CheckpointError:
         raise
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+    except errors as exc:
         raise CheckpointError(f"{path} is corrupted or unreadable: {exc!r}") from exc
+
+
+def _check_sizes(path: Path) -> None:
+    """Each ``.npy`` entry must hold as many bytes as its header declares (dtype and shape), and
+    a stored entry no more than the file, so a corrupted or crafted header declaring terabytes
+    is refused before anything is allocated (a CheckpointError naming the file and the entry)."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.filename.endswith(".npy"):
+                problem = _size_problem(archive, info, path.stat().st_size)
+                if problem:
+                    entry = info.filename[: -len(".npy")]
+                    raise CheckpointError(f"{path}: entry {entry!r} is corrupted: {problem}")
+
+
+def _size_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: int) -> str:
+    """What is wrong with the sizes of the ``.npy`` member ``info``, or ``""``."""
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if info.compress_size > file_size or (stored and info.compress_size != info.file_size):
+        return f"its zip sizes ({info.compress_size:,} / {info.file_size:,} bytes) do not fit"
+    with archive.open(info) as member:
+        try:
+            shape, dtype = _npy_header(member)
+        except ValueError as exc:
+            return str(exc)
+        held = info.file_size - member.tell()
+    declared = math.prod(shape) * dtype.itemsize
+    if dtype.hasobject or declared == held:  # object arrays: np.load refuses them
+        return ""
+    return (
+        f"its header declares a {dtype} array of shape {shape} ({declared:,} bytes) "
+        f"but it holds {held:,} bytes"
+    )
+
+
+def _npy_header(member) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from the header of an ``.npy`` stream (format 1.0 or 2.0)."""
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise ValueError(f".npy format version {version} is not supported")
+    return shape, dtype
 
 
 def _check_header(path: Path, npz) -> int:

@@ -36,7 +36,9 @@ def evaluate(model, batches, *, on_batch=None, comm=LOCAL) -> Stats:
     with model.evaluating():
         for images, labels in batches:
             labels = np.asarray(labels)
-            if np.asarray(images).ndim == 5:
+            if len(labels) == 0:  # every file of the batch unreadable (a loader's keep_empty)
+                pass
+            elif np.asarray(images).ndim == 5:
                 probs = predict_proba(model, images)
                 loss = nll(np.log(np.maximum(probs, 1e-30)), labels)
                 meter.update(loss, probs, labels)

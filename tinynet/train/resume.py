@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import from_config
+from ..models import from_config, param_shapes
 from ..optim import SGD, ReduceLROnPlateau, StepLR
+from ..validate import check_shapes
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .metrics import Meter
 
@@ -50,11 +51,12 @@ class TrainerState:
 
     def restore(self, ckpt) -> None:
         """Load a checkpoint's weights, optimizer, schedule, counters and random states."""
-        try:
-            self.model.load_state_dict(ckpt.model_state)
+        try:  # each load checks its whole state before it changes anything
+            check_shapes("model", _state_shapes(self.model), _shapes(ckpt.model_state))
             self.optimizer.load_state_dict(ckpt.optimizer_state)
             if self.schedule is not None:
                 self.schedule.load_state_dict(ckpt.schedule_state)
+            self.model.load_state_dict(ckpt.model_state)
         except ValueError as err:
             raise CheckpointError(f"{ckpt.path}: {err}") from None
         meta = ckpt.meta
@@ -74,21 +76,28 @@ class TrainerState:
         """Rebuild model, optimizer and schedule from a checkpoint written by ``save``.
 
         The model comes from ``builder(config)`` with the config saved in the checkpoint;
-        by default ``tinynet.models.from_config``.
+        by default ``tinynet.models.from_config``, and then the config is first checked against
+        the shapes of the saved parameters, without allocating anything. Any problem with the
+        file or its contents is a ``CheckpointError`` naming the file.
         """
         ckpt = load_checkpoint(path)
         meta = ckpt.meta
         for key in ("epoch", "step", "model_config", "schedule_kind", "best_acc1"):
             if key not in meta:
                 raise CheckpointError(f"{path}: not a training checkpoint (no {key!r} in meta)")
-        try:
-            model = (builder or from_config)(meta["model_config"])
-        except ValueError as err:
-            raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
-        optimizer = SGD(model.named_parameters(), lr=float(ckpt.optimizer_state.get("lr", 0.01)))
-        kind = meta["schedule_kind"]
+        config, kind = meta["model_config"], meta["schedule_kind"]
         if kind is not None and kind not in SCHEDULES:
             raise CheckpointError(f"{path}: unknown schedule kind {kind!r}")
+        try:
+            if builder is None:  # a config that does not fit the arrays: refused before building
+                shapes = _shapes(ckpt.model_state).items()
+                found = {k: shape for k, shape in shapes if not k.endswith(".rng")}
+                who = "its model_config does not fit its model arrays (expected: from the config)"
+                check_shapes(who, param_shapes(config), found)
+            model = (builder or from_config)(config)
+        except ValueError as err:
+            raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
+        optimizer = SGD(model.named_parameters())  # restore sets lr, momentum... (checked)
         trainer = cls(model, optimizer, SCHEDULES[kind](optimizer) if kind else None, **kwargs)
         trainer.restore(ckpt)
         return trainer
@@ -111,6 +120,17 @@ class TrainerState:
             if state is not None and hasattr(callback, "load_state_dict"):
                 callback.load_state_dict(state)
                 del self._callback_state[type(callback).__name__]
+
+
+def _shapes(state: dict) -> dict:
+    return {name: np.shape(value) for name, value in state.items()}
+
+
+def _state_shapes(model) -> dict:
+    """The shapes of ``model.state_dict()``, without copying the arrays."""
+    shapes = {name: param.shape for name, param in model.params.items()}
+    shapes.update({f"{name}.rng": (6,) for name, layer in model if layer.rng is not None})
+    return shapes
 
 
 def _schedule_kind(trainer) -> str | None:

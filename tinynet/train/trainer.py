@@ -14,6 +14,10 @@ from .metrics import Meter
 from .resume import SCHEDULES, TrainerState
 
 
+class NoTrainingData(RuntimeError):
+    """A whole training pass read no image at all (every file unreadable)."""
+
+
 class Trainer(TrainerState):
     """Trains ``model`` with ``optimizer`` (and an optional ``schedule``) through ``fit``.
 
@@ -103,9 +107,11 @@ class Trainer(TrainerState):
             return
         val = self.evaluate(val_batches) if val_batches is not None else None
         record = self.finish_epoch(train, val, skipped=self._skipped(train_batches, val_batches))
+        # Callbacks first (best.npz, metrics.csv), then the checkpoint: a crash between the two
+        # resumes from the previous checkpoint and redoes this epoch, so nothing is lost.
+        self._call("on_epoch_end", record)
         if self.checkpoint_path is not None:
             self.save(self.checkpoint_path)
-        self._call("on_epoch_end", record)
 
     def _train_pass(self, batches):
         start = self.epoch_step
@@ -123,21 +129,41 @@ class Trainer(TrainerState):
                 return None
         self.epoch_step = 0
         stats = meter.total(self.comm)
+        if stats.images == 0:
+            raise NoTrainingData(
+                f"epoch {self.epoch + 1}: not one training image could be read "
+                f"({self._skipped(batches)} files skipped); nothing was learned"
+            )
         self._call("on_pass_end", "train", stats)
         return stats
 
     def _train_step(self, images, labels, meter: Meter) -> None:
-        """Forward, loss, backward, (gradient averaging), update: the paper's one step."""
-        scores = self.model.forward(images)
-        loss = self.loss_fn.forward(scores, labels)
-        self.model.backward(self.loss_fn.backward())
-        self.last_loss = self.sync.average(loss) if self.sync is not None else loss
-        self.num_classes = scores.shape[1]
-        self._call("on_backward", self.last_loss)
-        self.optimizer.step()
+        """Forward, loss, backward, (gradient averaging), update: the paper's one step.
+
+        A batch may be empty (all its files unreadable, one rank of a multi-process run): it
+        contributes nothing, and the update uses the other ranks' samples (none: no update).
+        """
+        count = len(labels)
+        local_loss = 0.0
+        if count:
+            scores = self.model.forward(images)
+            local_loss = self.loss_fn.forward(scores, labels)
+            self.model.backward(self.loss_fn.backward())
+            self.num_classes = scores.shape[1]
+        else:
+            for grad in self.model.grads.values():
+                grad[...] = 0
+        loss, total = local_loss, count
+        if self.sync is not None:
+            loss, total = self.sync.average(local_loss, count)
+        self.last_loss = loss
+        if total:
+            self._call("on_backward", loss)
+            self.optimizer.step()
         self.step += 1
         self.epoch_step += 1
-        meter.update(loss, scores, labels)
+        if count:
+            meter.update(local_loss, scores, labels)
         self._call("on_batch_end", "train", meter)
 
     def evaluate(self, batches):

@@ -10,8 +10,8 @@ class Callback:
     pass's number of batches, or None); per step ``on_backward(loss)`` (gradients ready, weights
     not yet updated; ``loss`` is the global batch's) and ``on_batch_end("train", meter)``;
     ``on_pass_end("train", stats)``; the same three with ``"val"`` for validation; then
-    ``on_epoch_end(record)`` after the checkpoint is saved. ``on_fit_begin``/``on_fit_end`` wrap
-    it all (``on_fit_end`` also runs when a stop or an error ends ``fit``).
+    ``on_epoch_end(record)``, just before the epoch's checkpoint is saved. ``on_fit_begin`` and
+    ``on_fit_end`` wrap it all (``on_fit_end`` also runs when a stop or an error ends ``fit``).
 
     In a multi-process run a callback runs on rank 0 only, unless ``every_rank`` is True (for
     callbacks that must act the same on every rank, like the divergence check). A callback with

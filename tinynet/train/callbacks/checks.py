@@ -34,33 +34,57 @@ class DivergenceCheck(Callback):
 
 
 class StallWarning(Callback):
-    """Warn once when the loss stays within 1% of ln(num_classes) for ``patience`` steps."""
+    """Warn once when the network is stuck predicting every class equally: the training loss
+    within 1% of ln(num_classes) for ``patience`` steps or over a whole epoch, or training and
+    validation accuracy below 1.5x chance for two epochs in a row."""
+
+    ADVICE = (
+        "the network is not learning. The paper's init (std 0.01, biases 1) is "
+        "known to sit here for a long time: use init 'he' or 'caffe' (--init he), or a smaller "
+        "learning rate."
+    )
 
     def __init__(self, patience: int = 300):
         self.patience = patience
-        self.count = 0
+        self.count = self.chance_epochs = 0
         self.warned = False
+
+    def _at_chance(self, trainer, loss) -> float | None:
+        classes = trainer.num_classes or 0
+        chance = math.log(classes) if classes > 1 else 0.0
+        return chance if chance and abs(loss - chance) <= 0.01 * chance else None
 
     def on_batch_end(self, trainer, phase, meter):
         if phase != "train" or self.warned:
             return
-        classes = trainer.num_classes
-        chance = math.log(classes) if classes and classes > 1 else 0.0
-        loss = trainer.last_loss
-        self.count = self.count + 1 if chance and abs(loss - chance) <= 0.01 * chance else 0
+        chance = self._at_chance(trainer, trainer.last_loss)
+        self.count = self.count + 1 if chance else 0
         if self.count >= self.patience:
-            self.warned = True
-            warnings.warn(
-                f"the training loss has stayed within 1% of ln({classes}) = {chance:.4f} for "
-                f"{self.count} steps: the network predicts every class equally. The paper's init "
-                "(std 0.01, biases 1) is known to sit here for a long time; try init='caffe' or "
-                "init='he', or a smaller learning rate.",
-                LossPlateauWarning,
-                stacklevel=2,
-            )
+            self._warn(f"the training loss has stayed within 1% of ln({trainer.num_classes}) = "
+                       f"{chance:.4f} for {self.count} steps")  # fmt: skip
+
+    def on_epoch_end(self, trainer, record):
+        if self.warned:
+            return
+        chance = self._at_chance(trainer, record["train_loss"])
+        if chance:
+            self._warn(f"epoch {record['epoch']}: the training loss {record['train_loss']:.4f} "
+                       f"is ln({trainer.num_classes}) = {chance:.4f}")  # fmt: skip
+            return
+        guess = 1 / (trainer.num_classes or 1)  # accuracy of a constant or random guess
+        accuracies = [record["train_top1"], record.get("val_top1", 0.0)]
+        self.chance_epochs = self.chance_epochs + 1 if max(accuracies) < 1.5 * guess else 0
+        if self.chance_epochs >= 2:
+            self._warn(f"epochs {record['epoch'] - 1}-{record['epoch']}: training and validation "
+                       f"accuracy stayed at chance level ({100 * guess:.0f}%)")  # fmt: skip
+
+    def _warn(self, what: str) -> None:
+        self.warned = True
+        warnings.warn(f"{what}: {self.ADVICE}", LossPlateauWarning, stacklevel=3)
 
     def state_dict(self) -> dict:
-        return {"count": self.count, "warned": self.warned}
+        return {"count": self.count, "chance_epochs": self.chance_epochs, "warned": self.warned}
 
     def load_state_dict(self, state: dict) -> None:
         self.count, self.warned = int(state["count"]), bool(state["warned"])
+        self.chance_epochs = int(state.get("chance_epochs", 0))

@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from ..atomic import atomic_copy, atomic_write
+from ..atomic import atomic_write
 from .base import Callback
 
 COLUMNS = (
@@ -16,14 +16,19 @@ COLUMNS = (
 
 
 class KeepBest(Callback):
-    """Copy the epoch's checkpoint to ``path`` whenever validation top-1 is a new best."""
+    """Save the trainer to ``path`` whenever validation top-1 is a new best.
+
+    ``Trainer.fit`` runs ``on_epoch_end`` before it saves the epoch's checkpoint, so a crash
+    between the two saves resumes from the previous checkpoint and redoes the epoch: best.npz
+    is never older than the best score the checkpoint remembers.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
 
     def on_epoch_end(self, trainer, record):
-        if record.get("is_best") and trainer.checkpoint_path is not None:
-            atomic_copy(trainer.checkpoint_path, self.path)
+        if record.get("is_best"):
+            trainer.save(self.path)
 
 
 class MetricsCSV(Callback):
