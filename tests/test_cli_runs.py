@@ -221,3 +221,11 @@ def test_the_first_run_says_it_compiles(colours, tmp_path):
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "compiling the kernels (first run only" in first.stdout
     assert "compiling" not in second.stdout
+
+
+def test_the_gradcheck_demo_has_help_and_an_exit_status():
+    script = str(ROOT / "examples" / "gradcheck_demo.py")
+    help_text = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True)
+    assert help_text.returncode == 0 and "--eps" in help_text.stdout
+    checked = subprocess.run([sys.executable, script], capture_output=True, text=True)
+    assert checked.returncode == 0 and "FAILED" not in checked.stdout and "ok" in checked.stdout

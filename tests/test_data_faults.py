@@ -138,18 +138,24 @@ def test_extreme_aspect_ratio_skipped_panoramas_kept(tmp_path):
 
 
 # ------------------------------------------------------------- folder walks
-def test_symlinks_never_visit_a_folder_or_list_a_file_twice(tmp_path):
+def test_symlink_loop_does_not_multiply_a_class(tmp_path):
     train = write_dataset(tmp_path / "ds", per_class=3) / "train"
+    (train / "a" / "loop").symlink_to("..")  # the split folder: 48 images became 688
+    names = [os.path.relpath(p, train) for p, _ in ImageFolder(train).samples]
+    assert names == ["a/0.png", "a/1.png", "a/2.png", "b/0.png", "b/1.png", "b/2.png"]
+
+
+def test_symlinks_never_visit_a_folder_or_list_a_file_twice(tmp_path):
+    train = write_dataset(tmp_path / "ds", per_class=2) / "train"
     write_image(tmp_path / "elsewhere" / "x.png", rgb_image())
     a = train / "a"
-    (a / "loop").symlink_to("..")  # the split folder: a loop (48 images became 688)
     (a / "self").symlink_to(".")
     (a / "other_class").symlink_to("../b")
     (a / "again.png").symlink_to("0.png")  # the same file under a second name
     (a / "more").symlink_to(tmp_path / "elsewhere")  # a real extra folder: followed once
     (a / "more_again").symlink_to(tmp_path / "elsewhere")
     names = [os.path.relpath(p, train) for p, _ in ImageFolder(train).samples]
-    assert names == ["a/0.png", "a/1.png", "a/2.png", "a/more/x.png", "b/0.png", "b/1.png"]
+    assert names == ["a/0.png", "a/1.png", "a/more/x.png", "b/0.png", "b/1.png"]
 
 
 def _deny(monkeypatch, *folders):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from .errors import DatasetError
-from .folder import ImageFolder, find_classes
+from .folder import ImageFolder, find_classes, visible_entries
 from .image import IMG_EXTENSIONS, is_image_file
 
 __all__ = ["check_dataset"]
@@ -52,8 +52,8 @@ def _missing_split(root: Path, split: str) -> DatasetError:
 
 def _check_split(root: Path, split: str) -> ImageFolder:
     d = root / split
-    with os.scandir(d) as it:
-        loose = sorted(e.name for e in it if e.is_file() and is_image_file(e.name))
+    entries = visible_entries(d)
+    loose = [e.name for e in entries if is_image_file(e.name) and e.is_file()]
     classes = find_classes(d)
     if loose and split == "val":
         raise DatasetError(
@@ -82,7 +82,8 @@ def check_dataset(data_dir: str | os.PathLike) -> tuple[ImageFolder, ImageFolder
     Raises ``DatasetError`` (a ``ValueError``) naming the problem and its fix for:
     a missing ``data_dir``, ``train/`` or ``val/``; a split without class folders;
     images lying directly in a split (ImageNet's raw ``val/`` layout); an empty
-    class folder; ``val/`` classes that differ from ``train/`` classes.
+    class folder; ``val/`` classes that differ from ``train/`` classes; a single class;
+    a folder that cannot be read.
     """
     root = Path(data_dir)
     if not root.exists():
@@ -115,5 +116,11 @@ def check_dataset(data_dir: str | os.PathLike) -> tuple[ImageFolder, ImageFolder
             + "). Labels are the sorted folder names, so both splits must "
             "contain exactly the same class folders: add the missing folders (with images) "
             "or remove the extra ones."
+        )
+    if len(train.classes) < 2:
+        raise DatasetError(
+            f"'{root}/train' has only one class ({train.classes[0]}): nothing can be learned "
+            "from one class (every prediction would be right, loss 0 and top-1 1.000). A "
+            "classifier needs at least 2 class folders in train/ and val/."
         )
     return train, val

@@ -4,6 +4,11 @@ Class indices follow the sorted class-folder names (ImageNet wnids such as
 ``n01440764`` sort into the standard 0..999 order). Files are found
 recursively inside each class folder, in sorted order; hidden files and
 folders (names starting with ``.``, e.g. macOS ``._x.JPEG``) are ignored.
+
+Symbolic links are followed, but each real folder is visited once (by ``(st_dev, st_ino)``):
+a link to a folder already visited, to an ancestor (``train/a/loop -> ..``) or to another
+class folder is not followed, and a file reached twice (a link to a file, a hard link) is
+listed once. A folder that cannot be read is a ``DatasetError`` naming it.
 """
 
 from __future__ import annotations
@@ -16,21 +21,95 @@ from PIL import Image
 from .errors import DatasetError
 from .image import IMG_EXTENSIONS, is_image_file, open_rgb
 
-__all__ = ["ImageFolder", "find_classes", "list_images"]
+__all__ = ["ImageFolder", "find_classes", "list_images", "visible_entries"]
+
+
+def _unreadable(folder, err: OSError) -> DatasetError:
+    return DatasetError(
+        f"Cannot read folder '{folder}': {err.strerror or err}. Make it readable by this "
+        "user (e.g. chmod -R u+rX) or move it out of the dataset."
+    )
+
+
+def visible_entries(folder: str | os.PathLike) -> list[os.DirEntry]:
+    """Entries of ``folder`` not starting with ``.``, sorted by name; ``DatasetError`` (naming
+    the folder) if it cannot be read."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+    except OSError as err:
+        raise _unreadable(folder, err) from None
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows symbolic links
+    except OSError:
+        return False
 
 
 def find_classes(root: str | os.PathLike) -> list[str]:
     """Sorted names of the visible sub-folders of ``root``."""
-    with os.scandir(root) as it:
-        return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
+    return [e.name for e in visible_entries(root) if _is_dir(e)]
 
 
-def list_images(folder: str | os.PathLike) -> list[str]:
-    """Sorted paths of the accepted image files under ``folder`` (recursive)."""
+def folder_key(path: str | os.PathLike) -> tuple[int, int]:
+    """``(st_dev, st_ino)`` of the folder ``path`` (links followed): its identity.
+    ``DatasetError`` if it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise _unreadable(path, err) from None
+    return st.st_dev, st.st_ino
+
+
+def _file_key(entry: os.DirEntry, dev: int):
+    """Identity of the file ``entry`` in a folder on device ``dev``: ``(dev, inode)``,
+    through a link if it is one (its path if the link is broken)."""
+    if not entry.is_symlink():
+        return dev, entry.inode()
+    try:
+        st = os.stat(entry.path)
+    except OSError:
+        return entry.path
+    return st.st_dev, st.st_ino
+
+
+def _ancestors(folder: str | os.PathLike) -> set[tuple[int, int]]:
+    """``folder_key`` of every folder above ``folder``'s real path, up to ``/``."""
+    keys = set()
+    for parent in Path(os.path.realpath(folder)).parents:
+        try:
+            keys.add(folder_key(parent))
+        except DatasetError:  # cannot be stat'ed: no link can lead there either
+            pass
+    return keys
+
+
+def list_images(folder: str | os.PathLike, exclude=()) -> list[str]:
+    """Sorted paths of the accepted image files under ``folder`` (recursive: a folder's
+    files, then its sub-folders', depth first). Links to a folder that is an ancestor, in
+    ``exclude`` (``folder_key``s, e.g. the other class folders) or already visited are not
+    followed; a file reached twice is listed once."""
+    seen = (set(exclude) | _ancestors(folder)) - {folder_key(folder)}
+    files_seen: set = set()
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if is_image_file(f))
+    stack = [os.fspath(folder)]
+    while stack:
+        path = stack.pop()
+        key = folder_key(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        entries = visible_entries(path)
+        subdirs = [e.path for e in entries if _is_dir(e)]
+        for e in entries:
+            if is_image_file(e.name) and not _is_dir(e):
+                fkey = _file_key(e, key[0])
+                if fkey not in files_seen:
+                    files_seen.add(fkey)
+                    out.append(e.path)
+        stack.extend(reversed(subdirs))
     return out
 
 
@@ -65,8 +144,9 @@ class ImageFolder:
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.samples: list[tuple[str, int]] = []
         empty: list[str] = []
+        class_keys = {folder_key(self.root)} | {folder_key(self.root / c) for c in self.classes}
         for label, cls in enumerate(self.classes):
-            files = list_images(self.root / cls)
+            files = list_images(self.root / cls, exclude=class_keys)
             if not files:
                 empty.append(cls)
             self.samples.extend((f, label) for f in files)

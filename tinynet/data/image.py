@@ -13,6 +13,14 @@ Conversion rules (documented because they change pixel values):
   maximum exceeds 255, ``F`` in 0..1 is multiplied by 255), then replicated to RGB.
 
 EXIF orientation is NOT applied (ImageNet loaders do not apply it either).
+
+Refused (``UnusableImageError``, an ``OSError``: loaders skip the file like a corrupt one):
+an image whose longer side is more than ``MAX_ASPECT_RATIO`` (50) times its shorter side,
+checked from the header, before decoding. Resizing the shorter side of such a strip to 256
+would allocate ``ratio * 256**2`` pixels: a 150000x1 PNG of a few hundred bytes passes Pillow's
+decompression-bomb check yet would become 38 million x 256 pixels (~30 GB). Real photos
+are far inside the limit (ImageNet's widest panoramas are about 10:1: 5x headroom); at 50:1
+a resize to 256 makes at most 3.3 million pixels (10 MB).
 """
 
 from __future__ import annotations
@@ -22,15 +30,43 @@ import os
 import numpy as np
 from PIL import Image
 
-__all__ = ["IMG_EXTENSIONS", "is_image_file", "to_rgb", "open_rgb"]
+__all__ = [
+    "IMG_EXTENSIONS",
+    "MAX_ASPECT_RATIO",
+    "UnusableImageError",
+    "is_image_file",
+    "check_aspect_ratio",
+    "to_rgb",
+    "open_rgb",
+]
 
 #: Accepted file extensions (compared case-insensitively).
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: Largest accepted longer-side / shorter-side ratio (see the module docstring).
+MAX_ASPECT_RATIO = 50
+
+
+class UnusableImageError(OSError):
+    """An image file that decodes but is refused (an extreme aspect ratio)."""
 
 
 def is_image_file(name: str) -> bool:
     """True for a visible file name with an accepted extension (``._x.jpg`` is hidden)."""
     return not name.startswith(".") and name.lower().endswith(IMG_EXTENSIONS)
+
+
+def check_aspect_ratio(size: tuple[int, int]) -> None:
+    """Raise ``UnusableImageError`` if ``size`` (width, height) is empty or longer than
+    ``MAX_ASPECT_RATIO`` times its shorter side."""
+    w, h = size
+    short, long = min(w, h), max(w, h)
+    if short < 1:
+        raise UnusableImageError(f"{w}x{h} pixels: an empty image")
+    if long > MAX_ASPECT_RATIO * short:
+        ratio = f"{long // short}:1" if long % short == 0 else f"{long / short:.1f}:1"
+        raise UnusableImageError(
+            f"{w}x{h} pixels: aspect ratio {ratio} is too extreme (limit {MAX_ASPECT_RATIO}:1)"
+        )
 
 
 def _high_depth_to_l(img: Image.Image) -> Image.Image:
@@ -72,9 +108,11 @@ def open_rgb(path: str | os.PathLike, min_size: int | None = None) -> Image.Imag
 
     Raises whatever PIL raises for a missing, unreadable or truncated file
     (``OSError``, ``PIL.UnidentifiedImageError``, ``SyntaxError``...), because
-    the image is decoded here (``Image.open`` alone is lazy).
+    the image is decoded here (``Image.open`` alone is lazy); ``UnusableImageError`` for
+    an extreme aspect ratio (before decoding).
     """
     with Image.open(path) as img:
+        check_aspect_ratio(img.size)
         if min_size is not None and img.format == "JPEG":
             img.draft("RGB", (int(min_size), int(min_size)))
         img.load()

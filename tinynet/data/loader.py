@@ -30,8 +30,9 @@ step).
 Workers: ``workers`` processes ('fork' start method where available, else
 'spawn') started at the beginning of each pass and stopped at its end, on
 ``break`` (when the iterator is closed or garbage-collected), on an exception,
-on KeyboardInterrupt (workers ignore SIGINT; the main process terminates them)
-and by ``close()`` / leaving a ``with`` block. Workers write whole batches into
+on KeyboardInterrupt (workers ignore SIGINT; the main process stops them) and by
+``close()`` / leaving a ``with`` block; stopping takes well under a second mid-pass and never
+blocks for ever (``workers.WorkerPool.close``). Workers write whole batches into
 ``prefetch * workers`` shared-memory slots (memory: that many batches, e.g.
 2 * 8 * 79 MB for batch 128 at 227x227 with 8 workers); the main process copies
 each batch out, so yielded arrays are never overwritten later. An idle worker

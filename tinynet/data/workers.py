@@ -7,26 +7,30 @@ writes the batch into shared buffer ``slot`` and answers
 Batches are handed out in order, each to the least busy worker, with at most
 ``nslots`` in flight; the pool yields them in order, copied out of the slot.
 
-Signals: a worker ignores SIGINT (Ctrl-C reaches the main process, which stops them) and
-takes SIGTERM's default action (death), whatever handlers the main process had when it
-forked them (a trainer's "stop after this step" handler would otherwise make
-``terminate()`` do nothing and the interpreter's exit wait forever). SIGINT and SIGTERM are
-blocked around the start of a worker, so none arrives before its handlers are reset.
-Workers are daemonic and exit on their own within ``_POLL_S`` if the main process
-disappears.
+Signals: a worker ignores SIGINT and SIGTERM, whatever handlers the main process had when
+it forked them: Ctrl-C, or a scheduler's SIGTERM (Slurm, ``timeout``), reaches the whole
+process group, and the main process must be free to stop gracefully (a trainer finishes its
+step and saves a checkpoint) without its workers dying under it; an inherited Python handler
+(the trainer's "stop after this step") would instead run in the worker. The signals are
+blocked around the start of a worker, so none arrives before its handlers are set. Workers
+are daemonic and exit on their own within ``_POLL_S`` if the main process disappears.
 
 Stopping (``close``) never blocks for long, even when interrupted: ask (``None`` on the task
-pipe), wait briefly, SIGTERM, wait, SIGKILL; the kill is in a ``finally``, so a second
-Ctrl-C landing in one of the waits cannot leave a worker alive.
+pipe), wait (briefly unless the pass is complete), then SIGKILL whoever is left, in a
+``finally``, so that a second Ctrl-C landing in the wait cannot leave a worker alive. A pool
+still open when the interpreter exits is closed first (multiprocessing's own exit handler
+would SIGTERM the workers and wait for them for ever).
 """
 
 from __future__ import annotations
 
+import atexit
 import mmap
 import os
 import signal
 import time
 import traceback
+import weakref
 from multiprocessing import connection as mpc
 
 import numpy as np
@@ -38,10 +42,19 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _CAN_MASK = hasattr(signal, "pthread_sigmask")  # POSIX
 
 
+_LIVE_POOLS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register  # registered after multiprocessing's exit handler, so it runs before it
+def _close_live_pools() -> None:
+    for pool in list(_LIVE_POOLS):
+        pool.close()
+
+
 def _reset_signals() -> None:
-    """A worker's first act: ignore SIGINT, die on SIGTERM, then accept signals again."""
+    """A worker's first act: ignore SIGINT and SIGTERM, then accept signals again."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if _CAN_MASK:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
@@ -106,6 +119,7 @@ class WorkerPool:
         self._labels = np.frombuffer(self._lab_buf, dtype=np.int64).reshape(self.nslots, bsz)
         shared = (self._img_buf, self._lab_buf, self.nslots, tuple(sample_shape))
         args = (job, batches, (*shared, np.dtype(dtype).str))
+        _LIVE_POOLS.add(self)
         try:
             for _ in range(workers):
                 self._start_worker(ctx, args)
@@ -123,7 +137,7 @@ class WorkerPool:
             name="tinynet-data-worker",
             args=(*args, task_r, res_w, os.getpid()),
         )
-        # the child inherits the mask: no stop signal reaches it before _reset_signals
+        # the child inherits the mask: no SIGINT/SIGTERM reaches it before _reset_signals
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if _CAN_MASK else None
         try:
             p.start()
@@ -212,8 +226,8 @@ class WorkerPool:
             self.close(graceful=False)
 
     def close(self, graceful: bool = False, timeout: float = 5.0) -> None:
-        """Stop the workers and reap them; returns within about ``timeout`` (after a complete
-        pass, when they are idle) or 0.1 s (otherwise) + 2 s, whatever they do."""
+        """Stop the workers and reap them, in at most ``timeout`` (after a complete pass, when
+        they are idle) or 0.1 s (otherwise) + 1 s, whatever they are doing."""
         if self.closed:
             return
         self.closed = True
@@ -224,16 +238,14 @@ class WorkerPool:
                 except OSError:  # already gone
                     pass
             self._wait(timeout if graceful else 0.1)
+        finally:  # also when a KeyboardInterrupt lands in the wait
             for p in self._alive():
-                p.terminate()
-            self._wait(1.0)
-        finally:  # also when a KeyboardInterrupt lands in a wait above
-            for p in self._alive():
-                p.kill()
+                p.kill()  # SIGKILL: a worker ignores SIGTERM
             self._wait(1.0)
             for c in self._task_conns + self._result_conns:
                 c.close()
             self._images = self._labels = None
+            _LIVE_POOLS.discard(self)
 
     def _alive(self) -> list:
         return [p for p in self.procs if p.is_alive()]
