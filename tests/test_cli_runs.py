@@ -124,12 +124,16 @@ def test_print_freq_lines_in_a_log(colours, tmp_path, capsys):
     )
 
 
-def test_a_stalled_run_says_what_to_do(colours, tmp_path, capsys):
-    flags = "--image-size 67 --width 0.125 -j 0 -b 6 --epochs 2 --init caffe".split()
+@pytest.mark.parametrize(
+    "init, epochs, sign",
+    [("caffe", 2, "epoch 1: the training loss"), ("paper", 3, "accuracy stayed at chance level")],
+)
+def test_a_stalled_run_says_what_to_do(colours, tmp_path, capsys, init, epochs, sign):
+    flags = f"--image-size 67 --width 0.125 -j 0 -b 6 --epochs {epochs} --init {init}".split()
     assert run(colours, "--output", tmp_path, *flags, "--no-progress") == 0
     err = capsys.readouterr().err
-    assert "alexnet.py: warning: epoch 1: the training loss" in err and "--init he" in err
-    assert len([line for line in err.splitlines() if "warning" in line]) == 1
+    assert f"alexnet.py: warning: {sign}" in err or sign in err, err
+    assert "--init he" in err and len([line for line in err.splitlines() if "warning" in line]) == 1
 
 
 def test_pytorch_conventions(colours, tmp_path, capsys):
@@ -229,3 +233,56 @@ def test_the_gradcheck_demo_has_help_and_an_exit_status():
     assert help_text.returncode == 0 and "--eps" in help_text.stdout
     checked = subprocess.run([sys.executable, script], capture_output=True, text=True)
     assert checked.returncode == 0 and "FAILED" not in checked.stdout and "ok" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--lr", "inf", "must be finite and >= 0, got inf"),
+        ("--seed", "-1", "must be >= 0, got -1"),
+        ("--patience", "-5", "must be >= 0, got -5"),
+        ("--momentum", "1", "must be in [0, 1)"),
+        ("--width", "0", "must be finite and > 0"),
+    ],
+)
+def test_bad_numbers_are_one_line(colours, flag, value, message, capsys):
+    assert run(colours, flag, value) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"alexnet.py: error: argument {flag}") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_is_one_line(colours, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from tinynet.train import atomic
+
+    real = atomic.atomic_write
+
+    def full(path, write):  # every write runs out of space, through the real atomic_write
+        def no_space(f):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        return real(path, no_space)
+
+    monkeypatch.setattr(atomic, "atomic_write", full)
+    monkeypatch.setattr("tinynet.train.checkpoint.atomic_write", full)
+    monkeypatch.setattr("tinynet.train.callbacks.outputs.atomic_write", full)
+    assert run(colours, "--output", tmp_path / "out", "--epochs", 1, *SMALL) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("alexnet.py: error: cannot write") and "No space left" in err[-1]
+    assert not list((tmp_path / "out").glob("*.npz"))
+
+
+def test_the_demo_dataset_is_made_once(tmp_path, monkeypatch, capsys):
+    from argparse import Namespace
+
+    from tinynet.cli import session
+
+    monkeypatch.setenv("TINYNET_CACHE", str(tmp_path / "cache"))
+    small = dict(num_classes=2, train_per_class=3, val_per_class=1, image_size=32, seed=0)
+    monkeypatch.setattr(session, "DEMO_DATA", small)
+    for output in ("a", "b"):
+        root = session.dataset_dir(Namespace(demo=True, output=str(tmp_path / output)))
+    assert root == tmp_path / "cache" / "demo-shapes"
+    assert capsys.readouterr().out.count("writing the demo dataset") == 1
