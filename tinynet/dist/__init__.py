@@ -8,12 +8,36 @@ See docs/distributed.md.
 - ``gradients``: ``GradientSync`` (flat-buffer gradient averaging), ``broadcast_arrays``.
 - ``shard``: which samples each rank takes (``train_shard``, ``eval_shard``).
 """
-from .comm import (LOCAL, DistError, LocalComm, MPIComm, launched_rank, launched_size,
-                   local_size, run_or_abort, world)
+
+from .comm import (
+    LOCAL,
+    DistError,
+    LocalComm,
+    MPIComm,
+    launched_rank,
+    launched_size,
+    local_size,
+    run_or_abort,
+    world,
+)
 from .gradients import FlatBuffer, GradientSync, broadcast_arrays
 from .shard import dropped_per_epoch, eval_shard, local_batch_size, train_shard
 
-__all__ = ["LOCAL", "DistError", "LocalComm", "MPIComm", "launched_rank", "launched_size",
-           "local_size", "run_or_abort", "world", "FlatBuffer", "GradientSync",
-           "broadcast_arrays", "dropped_per_epoch", "eval_shard", "local_batch_size",
-           "train_shard"]
+__all__ = [
+    "LOCAL",
+    "DistError",
+    "LocalComm",
+    "MPIComm",
+    "launched_rank",
+    "launched_size",
+    "local_size",
+    "run_or_abort",
+    "world",
+    "FlatBuffer",
+    "GradientSync",
+    "broadcast_arrays",
+    "dropped_per_epoch",
+    "eval_shard",
+    "local_batch_size",
+    "train_shard",
+]

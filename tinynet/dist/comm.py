@@ -6,6 +6,7 @@ Slurm's PMI, ``OMPI_COMM_WORLD_SIZE`` for Open MPI, ...). Only then is ``mpi4py`
 single-process run needs no MPI at all. Both communicators have the same small interface, so the
 training code calls ``comm.allreduce_sum(...)`` without asking which one it has.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,13 +16,22 @@ import traceback
 import numpy as np
 
 #: Environment variables in which launchers give the number of processes of the job.
-SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MV2_COMM_WORLD_SIZE",
-                  "MPI_WORLD_SIZE")
+SIZE_VARIABLES = (
+    "OMPI_COMM_WORLD_SIZE",
+    "PMI_SIZE",
+    "PMIX_SIZE",
+    "MV2_COMM_WORLD_SIZE",
+    "MPI_WORLD_SIZE",
+)
 #: Variables that show a launcher started us even where the size is not given.
 RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK")
 #: Variables holding how many processes of the job run on this machine.
-LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE",
-                        "MV2_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE")
+LOCAL_SIZE_VARIABLES = (
+    "MPI_LOCALNRANKS",
+    "OMPI_COMM_WORLD_LOCAL_SIZE",
+    "MV2_COMM_WORLD_LOCAL_SIZE",
+    "SLURM_NTASKS_PER_NODE",
+)
 
 
 class DistError(RuntimeError):
@@ -151,7 +161,8 @@ def world():
                 raise DistError(
                     f"started by an MPI launcher ({size or 'unknown'} processes) but mpi4py "
                     f"cannot be imported ({err}); install it with: python -m pip install "
-                    "mpi4py mpich   (or run without mpirun for one process)") from None
+                    "mpi4py mpich   (or run without mpirun for one process)"
+                ) from None
             comm = MPIComm(MPI)
             _world = comm if comm.size > 1 else LOCAL
     return _world
@@ -160,7 +171,7 @@ def world():
 def run_or_abort(comm, fn, *, brief=(), brief_code=2):
     """``fn()``, but an exception on any rank of a multi-process job ends the whole job.
 
-    The failing rank prints ``rank R: <error>`` (after the traceback, except for the exception
+    The failing rank prints ``rank R: <error>``, then the traceback (except for the exception
     types in ``brief``, whose message is enough) and calls ``comm.abort``, which stops every
     rank, so the others do not wait forever in their next collective. Exit status: ``brief_code``
     for ``brief`` errors, 130 for KeyboardInterrupt, else 1. In a single process the exception
@@ -176,10 +187,13 @@ def run_or_abort(comm, fn, *, brief=(), brief_code=2):
         elif isinstance(err, KeyboardInterrupt):
             message, code = "interrupted", 130
         else:
-            traceback.print_exc()
             message, code = f"{type(err).__name__}: {err}", 1
+        # the one line first: an abort can cut the launcher's forwarding of what follows
         print(f"rank {comm.rank}: {message}", file=sys.stderr, flush=True)
+        if code == 1:
+            traceback.print_exc()
+            sys.stderr.flush()
         try:
             comm.abort(code)
-        finally:                      # another rank's abort may cut ours short: just go
+        finally:  # another rank's abort may cut ours short: just go
             os._exit(code)

@@ -7,6 +7,7 @@ as one process computing the whole batch would have it (up to float32 rounding).
 carries the local loss and sample count in two extra elements, so the same call also gives every
 rank the global batch's loss and size, on which they all agree whether training diverged.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,15 +29,18 @@ class FlatBuffer:
         if dtype is None:
             if len(dtypes) > 1:
                 raise ValueError(
-                    f"FlatBuffer: the arrays have several dtypes {sorted(map(str, dtypes))}")
+                    f"FlatBuffer: the arrays have several dtypes {sorted(map(str, dtypes))}"
+                )
             dtype = dtypes.pop() if dtypes else np.float32
         self.dtype = np.dtype(dtype)
         sizes = [a.size for a in self.arrays]
         self.size = int(sum(sizes))
         self.flat = np.zeros(self.size + extra, dtype=self.dtype)
         bounds = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
-        self.views = [self.flat[a:b].reshape(arr.shape)
-                      for a, b, arr in zip(bounds[:-1], bounds[1:], self.arrays)]
+        self.views = [
+            self.flat[a:b].reshape(arr.shape)
+            for a, b, arr in zip(bounds[:-1], bounds[1:], self.arrays)
+        ]
 
     def pack(self) -> np.ndarray:
         for view, arr in zip(self.views, self.arrays):
@@ -102,6 +106,6 @@ class GradientSync:
         A check for tests and debugging, not for every step: it reduces all the weights.
         """
         flat = FlatBuffer(self.params).pack().astype(np.float64)
-        both = np.stack([flat, -flat])               # max over ranks of x and of -x
+        both = np.stack([flat, -flat])  # max over ranks of x and of -x
         self.comm.allreduce_max(both)
         return float(np.max(both[0] + both[1])) if flat.size else 0.0

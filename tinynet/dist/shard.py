@@ -13,6 +13,7 @@ that epoch, so every rank runs the same number of steps with the same local batc
 N = 1 nothing is skipped. Evaluation needs no equal sizes (its figures are sums): each rank
 takes one contiguous part of the validation set, all parts together covering it exactly once.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,8 @@ def local_batch_size(batch_size: int, size: int) -> int:
             f"the batch size {batch_size} does not divide among {size} processes: -b is the "
             f"global batch, split evenly over the processes, so make it a multiple of {size} "
             f"(e.g. {max(size, batch_size - batch_size % size)} or "
-            f"{batch_size - batch_size % size + size})")
+            f"{batch_size - batch_size % size + size})"
+        )
     return batch_size // size
 
 
@@ -37,10 +39,10 @@ def train_shard(order: np.ndarray, batch_size: int, rank: int, size: int) -> np.
     local = local_batch_size(batch_size, size)
     order = np.asarray(order)
     full = len(order) // batch_size
-    head = order[:full * batch_size].reshape(full, size, local)[:, rank].reshape(-1)
-    tail = order[full * batch_size:]
+    head = order[: full * batch_size].reshape(full, size, local)[:, rank].reshape(-1)
+    tail = order[full * batch_size :]
     part = len(tail) // size
-    return np.concatenate([head, tail[rank * part:(rank + 1) * part]])
+    return np.concatenate([head, tail[rank * part : (rank + 1) * part]])
 
 
 def eval_shard(order: np.ndarray, rank: int, size: int) -> np.ndarray:
