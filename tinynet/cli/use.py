@@ -6,7 +6,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data import EvalTransform, check_dataset, open_rgb
-from ..dist import LOCAL
+from ..dist import LOCAL, local_batch_size
 from ..train import evaluate, predict_proba
 from .args import DEFAULTS, UsageError
 from .session import check_classes, dataset_dir, eval_loader, load_trainer
@@ -21,7 +21,7 @@ def run_evaluation(args, comm=LOCAL, on_skip=None) -> int:
     batch = args.batch_size or trainer.extra.get("run", {}).get(
         "batch_size", DEFAULTS["batch_size"]
     )
-    local_batch = max(1, batch // comm.size)
+    local_batch = local_batch_size(batch, comm.size, exact=False)
     size = trainer.model.config["input_size"]
     quiet = True if args.no_progress or comm.rank != 0 else None
     options = dict(workers=args.workers, on_skip=on_skip, keep_empty=comm.size > 1)

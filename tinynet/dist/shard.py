@@ -19,8 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def local_batch_size(batch_size: int, size: int) -> int:
-    """B/N, the samples each of ``size`` ranks takes per step; ValueError if N does not divide B."""
+def local_batch_size(batch_size: int, size: int, exact: bool = True) -> int:
+    """B/N, the samples each of ``size`` ranks takes per step; ValueError if N does not divide B
+    (training), or at least 1 with ``exact=False`` (evaluation, where batches may differ)."""
+    if not exact:
+        return max(1, batch_size // size)
     if batch_size % size:
         raise ValueError(
             f"the batch size {batch_size} does not divide among {size} processes: -b is the "
