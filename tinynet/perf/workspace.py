@@ -22,13 +22,3 @@ def scratch(slot: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         _buffers.pop(key, None)  # free the old one before allocating the larger one
         buf = _buffers[key] = np.empty(size, dtype=dtype)
     return buf[:size].reshape(shape)
-
-
-def release() -> None:
-    """Free every scratch buffer (they are re-created on demand)."""
-    _buffers.clear()
-
-
-def nbytes() -> int:
-    """Bytes currently held in scratch buffers."""
-    return sum(b.nbytes for b in _buffers.values())
