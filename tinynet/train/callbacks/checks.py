@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import math
+import sys
 import warnings
+from pathlib import Path
 
 from .base import Callback
+
+_PACKAGE = str(Path(__file__).resolve().parents[2])
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside tinynet (the user's
+    ``trainer.fit(...)`` line), not into the library."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class TrainingDiverged(RuntimeError):
@@ -80,7 +93,7 @@ class StallWarning(Callback):
 
     def _warn(self, what: str) -> None:
         self.warned = True
-        warnings.warn(f"{what}: {self.ADVICE}", LossPlateauWarning, stacklevel=3)
+        warnings.warn(f"{what}: {self.ADVICE}", LossPlateauWarning, stacklevel=_caller_level())
 
     def state_dict(self) -> dict:
         return {"count": self.count, "chance_epochs": self.chance_epochs, "warned": self.warned}
