@@ -26,7 +26,8 @@ ALLOWED = {
     "data": {"data", "validate"},
     "dist": {"dist"},
     "train": ENGINE | {"train", "dist"},
-    "cli": ENGINE | {"train", "dist", "data", "cli"},
+    "interop": ENGINE | {"interop", "data"},
+    "cli": ENGINE | {"train", "dist", "data", "interop", "cli"},
 }
 #: Third-party packages the engine may use: the rest (tqdm, PIL, matplotlib, mpi4py) stay out.
 ENGINE_THIRD_PARTY = {"numpy", "numba"}

@@ -16,12 +16,17 @@ class Sequential(Layer):
     Parameters and state are named ``"<layer>.<key>"`` (``"conv1.weight"``, ``"drop6.rng"``).
     ``model["conv1"]`` returns a layer; iterating yields ``(name, layer)`` pairs. A model builder
     may set ``config``, a JSON-able dict from which ``tinynet.models.from_config`` rebuilds it.
+    ``info`` (JSON-able, saved in checkpoints) says how to use the model: ``"input_size"``,
+    ``"preprocess"`` (``channels`` "RGB" or "BGR", ``scale`` applied to 0-255 pixels, ``mean``
+    and ``std`` per channel in that order and scale, ``resize`` of the shorter side, ``crop``)
+    and ``"class_names"``; empty when unknown.
     """
 
     def __init__(self, layers):
         super().__init__()
         self.layers: OrderedDict[str, Layer] = OrderedDict()
         self.config: dict | None = None
+        self.info: dict = {}
         for item in layers:
             try:
                 name, layer = item
