@@ -48,6 +48,17 @@ class Sequential(Layer):
         self.params = {n: p for n, p, _ in self.named_parameters()}
         self.grads = {n: g for n, _, g in self.named_parameters()}
 
+    def replace(self, name: str, layer: Layer) -> None:
+        """Put ``layer`` in the place of the layer ``name`` (e.g. a new classifier to fine-tune)."""
+        if name not in self.layers:
+            raise KeyError(f"Sequential: no layer named {name!r}")
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Sequential: {name!r} must be replaced by a Layer, got {layer!r}")
+        layer.name = name
+        self.layers[name] = layer
+        self.params = {n: p for n, p, _ in self.named_parameters()}
+        self.grads = {n: g for n, _, g in self.named_parameters()}
+
     def __getitem__(self, name: str) -> Layer:
         return self.layers[name]
 

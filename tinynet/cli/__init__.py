@@ -69,6 +69,10 @@ def _run(args, comm) -> int:
 
 
 def _command(args, comm) -> int:
+    if args.export_onnx:
+        from .weights import export_onnx
+
+        return export_onnx(args) if comm.rank == 0 else 0
     if args.predict:
         from .use import run_prediction
 

@@ -127,6 +127,14 @@ OPTIONS = [
         help="a text line every N steps when the output is not a terminal (default 10; 0: "
              "none)")),
     ("output", ("--no-progress",), dict(action="store_true", help="no progress bars")),
+    ("weights", ("--weights",), dict(metavar="PATH",
+        help="start from these weights: a tinynet .npz, a torchvision AlexNet .pth/.pt "
+             "state_dict or BVLC's bvlc_alexnet .caffemodel; for --predict, -e, training "
+             "(fine-tuning on DIR's classes) and --export-onnx")),
+    ("weights", ("--freeze",), dict(type=COUNT, default=0, metavar="N",
+        help="when fine-tuning: keep the first N layers with parameters fixed (default 0)")),
+    ("weights", ("--export-onnx",), dict(metavar="PATH",
+        help="write the --weights or --resume model as ONNX to PATH and exit")),
 ]
 # fmt: on
 
@@ -174,12 +182,18 @@ def _check_combination(args) -> None:
     if args.data and args.data_flag and args.data != args.data_flag:
         raise UsageError(f"two datasets given: {args.data} and --data {args.data_flag}")
     args.data = args.data or args.data_flag
-    if (args.evaluate or args.predict) and not args.resume:
-        what = "--evaluate" if args.evaluate else "--predict"
-        raise UsageError(f"{what} needs a model: add --resume PATH (e.g. runs/alexnet/best.npz)")
-    if args.evaluate and args.predict:
-        raise UsageError("choose one of --evaluate and --predict")
-    if not args.predict and not args.demo and not args.data:
+    if args.weights and args.resume:
+        raise UsageError("--weights starts a run from weights, --resume continues one: choose one")
+    uses = [f for f, on in (("--evaluate", args.evaluate), ("--predict", args.predict),
+                            ("--export-onnx", args.export_onnx)) if on]  # fmt: skip
+    if len(uses) > 1:
+        raise UsageError(f"choose one of {' and '.join(uses)}")
+    if uses and not (args.resume or args.weights):
+        raise UsageError(
+            f"{uses[0]} needs a model: add --resume PATH (e.g. runs/alexnet/best.npz) or "
+            "--weights PATH"
+        )
+    if not args.predict and not args.export_onnx and not args.demo and not args.data:
         raise UsageError("give a dataset: alexnet.py DIR (holding train/ and val/), or --demo")
     if args.demo and args.data:
         raise UsageError("--demo makes its own dataset; leave out DIR and --data")

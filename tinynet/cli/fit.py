@@ -18,10 +18,11 @@ EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
 
 def _describe(s: Session, say) -> None:
     t, run, cfg = s.trainer, s.settings, s.trainer.model.config
+    shape = ", ".join(f"{k} {cfg[k]}" for k in ("width", "groups", "lrn", "init") if k in cfg)
+    origin = f"from {run['weights']}" if run.get("weights") else f"({run['arch']})"
     say(
-        f"AlexNet ({run['arch']}) {cfg['num_classes']} classes, input {cfg['input_size']}, "
-        f"width {cfg['width']}, groups {cfg['groups']}, lrn {cfg['lrn']}, init {cfg['init']}: "
-        f"{t.model.num_parameters():,} parameters"
+        f"AlexNet {origin} {cfg['num_classes']} classes, input {s.image_size}"
+        f"{', ' + shape if shape else ''}: {t.model.num_parameters():,} parameters"
     )
     say(
         f"data {s.data_dir}: {len(s.train_set)} train / {len(s.val_set)} val images, "
@@ -38,8 +39,8 @@ def _describe(s: Session, say) -> None:
         into = f", {t.epoch_step} steps into the epoch" if t.epoch_step else ""
         where = f"epoch {t.epoch + 1}, step {t.step}, lr {t.optimizer.lr:g}{into}"
         say(f"resuming {s.args.resume} at {where}")
-        for note in s.notes:
-            say(f"  changed: {note}")
+    for note in s.notes:
+        say(f"  changed: {note}" if s.args.resume else f"  {note}")
 
 
 def _callbacks(s: Session, curves: Curves) -> list:

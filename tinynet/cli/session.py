@@ -19,6 +19,7 @@ from ..models import alexnet
 from ..train import CheckpointError, Trainer
 from .args import UsageError
 from .settings import new_run, resumed_run, start_at
+from .weights import fine_tune, frozen_names, input_size, load_weights
 
 DEMO_DATA = dict(num_classes=6, train_per_class=900, val_per_class=100, image_size=72, seed=0)
 #: The files of a run in its --output folder.
@@ -128,13 +129,13 @@ def new_trainer(settings: dict, num_classes: int, comm=LOCAL) -> Trainer:
     return trainer
 
 
-def eval_loader(dataset, image_size, local_batch, workers, comm=LOCAL, ten_crop=False, **kw):
-    """Centre-crop (or 10-crop) batches of ``dataset`` in order; in a multi-process run, this
-    rank's contiguous share."""
+def eval_loader(dataset, transform, local_batch, comm=LOCAL, **options):
+    """Batches of ``dataset`` in order through ``transform`` (an ``EvalTransform``); in a
+    multi-process run, this rank's contiguous share."""
     rank, size = comm.rank, comm.size
     return DataLoader(
-        dataset, EvalTransform(crop=image_size, ten_crop=ten_crop), local_batch, shuffle=False,
-        workers=workers, indices_fn=lambda order: eval_shard(order, rank, size), **kw,
+        dataset, transform, local_batch, shuffle=False,
+        indices_fn=lambda order: eval_shard(order, rank, size), **options,
     )  # fmt: skip
 
 
@@ -159,17 +160,34 @@ class Session:
             self.settings, self.notes = resumed_run(args, self.trainer)
         else:
             self.settings, self.notes = new_run(args), []
-            self.trainer = new_trainer(self.settings, len(self.classes), comm)
-            self.trainer.extra = {
-                "classes": self.classes,
-                "class_names": class_names(self.data_dir, self.classes),
-            }
+            names = class_names(self.data_dir, self.classes)
+            if args.weights:
+                self.trainer = self._from_weights(names)
+            else:
+                self.trainer = new_trainer(self.settings, len(self.classes), comm)
+            self.trainer.extra = {"classes": self.classes, "class_names": names}
         self.trainer.extra["run"] = self.settings
         try:
             self.local_batch = local_batch_size(self.settings["batch_size"], comm.size)
         except ValueError as err:
             raise UsageError(str(err)) from None
-        self.image_size = self.trainer.model.config["input_size"]
+        self.image_size = input_size(self.trainer.model)
+
+    def _from_weights(self, names) -> Trainer:
+        """A trainer that starts from --weights: a new last layer if the dataset's classes
+        differ (fine-tuning), the first --freeze layers with parameters kept fixed."""
+        model, run = load_weights(self.args.weights), self.settings
+        note = fine_tune(model, self.classes, names, run["seed"])
+        frozen = frozen_names(model, self.args.freeze)
+        self.notes = [note] if note else []
+        if frozen:
+            self.notes.append(f"frozen: {', '.join(frozen)}")
+        run.update(weights=str(self.args.weights), freeze=self.args.freeze)
+        return Trainer.for_model(
+            model.train(), lr=run["lr"], momentum=run["momentum"], weight_decay=run["wd"],
+            schedule=run["schedule"], patience=run["patience"], step_size=run["step_size"],
+            frozen=frozen, comm=self.comm,
+        )  # fmt: skip
 
     def _loader_options(self) -> dict:
         # under MPI every rank must take the same number of steps, unreadable files or not
@@ -184,13 +202,15 @@ class Session:
             return train_shard(order, batch, rank, size)
 
         return DataLoader(
-            self.train_set, TrainTransform(crop=self.image_size), self.local_batch, shuffle=True,
+            self.train_set, TrainTransform.for_model(self.trainer.model.info, self.image_size),
+            self.local_batch, shuffle=True,
             seed=self.settings["seed"], indices_fn=mine,
             **self._loader_options(),
         )  # fmt: skip
 
     def val_loader(self, ten_crop: bool = False) -> DataLoader:
+        info = self.trainer.model.info
+        transform = EvalTransform.for_model(info, self.image_size, ten_crop=ten_crop)
         return eval_loader(
-            self.val_set, self.image_size, self.local_batch, comm=self.comm, ten_crop=ten_crop,
-            **self._loader_options(),
-        )  # fmt: skip
+            self.val_set, transform, self.local_batch, comm=self.comm, **self._loader_options()
+        )

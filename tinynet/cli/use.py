@@ -10,32 +10,28 @@ from ..dist import LOCAL, local_batch_size
 from ..train import evaluate, predict_proba
 from .args import DEFAULTS, UsageError
 from .session import check_classes, dataset_dir, eval_loader, load_trainer
+from .weights import input_size, load_weights, model_of
 
 
 def run_evaluation(args, comm=LOCAL, on_skip=None) -> int:
-    """Evaluate --resume on DIR/val; under MPI each rank takes a part and rank 0 reports."""
-    trainer = load_trainer(args.resume, comm)
+    """Evaluate --resume or --weights on DIR/val; under MPI each rank takes a part."""
     data_dir = dataset_dir(args, comm)
     train_set, val_set = check_dataset(data_dir)
-    check_classes(trainer, list(train_set.classes), args.resume)
-    batch = args.batch_size or trainer.extra.get("run", {}).get(
-        "batch_size", DEFAULTS["batch_size"]
-    )
-    local_batch = local_batch_size(batch, comm.size, exact=False)
-    size = trainer.model.config["input_size"]
+    model, run = _model(args, comm, list(train_set.classes))
+    batch = args.batch_size or run.get("batch_size", DEFAULTS["batch_size"])
+    transform = EvalTransform.for_model(model.info, input_size(model), ten_crop=args.ten_crop)
     quiet = True if args.no_progress or comm.rank != 0 else None
     options = dict(workers=args.workers, on_skip=on_skip, keep_empty=comm.size > 1)
-    with eval_loader(
-        val_set, size, local_batch, comm=comm, ten_crop=args.ten_crop, **options
-    ) as loader:
+    local_batch = local_batch_size(batch, comm.size, exact=False)
+    with eval_loader(val_set, transform, local_batch, comm=comm, **options) as loader:
         with tqdm(total=len(loader), desc="evaluate", leave=False, disable=quiet) as bar:
-            stats = evaluate(trainer.model, loader, comm=comm, on_batch=lambda m: bar.update(1))
+            stats = evaluate(model, loader, comm=comm, on_batch=lambda m: bar.update(1))
         skipped = int(comm.sum([loader.skipped])[0])
     if comm.rank != 0:
         return 0
     crops = "10-crop" if args.ten_crop else "centre crop"
     print(
-        f"{args.resume} on {data_dir / 'val'} ({stats.images} images, {crops}): "
+        f"{args.resume or args.weights} on {data_dir / 'val'} ({stats.images} images, {crops}): "
         f"loss {stats.loss:.4f}  Acc@1 {100 * stats.acc1:.2f} (error {100 * stats.top1_error:.2f})"
         f"  Acc@5 {100 * stats.acc5:.2f} (error {100 * stats.top5_error:.2f})"
     )
@@ -46,10 +42,10 @@ def run_evaluation(args, comm=LOCAL, on_skip=None) -> int:
 
 def run_prediction(args) -> int:
     """Print the five most likely classes of each image given to --predict."""
-    trainer = load_trainer(args.resume)
-    extra, classes = trainer.extra, trainer.model.config["num_classes"]
-    names = extra.get("class_names") or extra.get("classes") or [str(i) for i in range(classes)]
-    transform = EvalTransform(crop=trainer.model.config["input_size"], ten_crop=args.ten_crop)
+    model, _ = _model(args)
+    classes = model.config["num_classes"]
+    names = model.info.get("class_names") or [str(i) for i in range(classes)]
+    transform = EvalTransform.for_model(model.info, input_size(model), ten_crop=args.ten_crop)
     for path in args.predict:
         try:
             image = open_rgb(path)
@@ -57,8 +53,24 @@ def run_prediction(args) -> int:
             raise UsageError(f"image {path} does not exist") from None
         except Exception as err:
             raise UsageError(f"cannot read image {path}: {err}") from None
-        probs = predict_proba(trainer.model, transform(image)[None])[0]
+        probs = predict_proba(model, transform(image)[None])[0]
         print(path)
         for k in np.argsort(-probs, kind="stable")[:5]:
             print(f"  {probs[k]:.4f}  {names[k]}")
     return 0
+
+
+def _model(args, comm=LOCAL, classes=None):
+    """The --weights or --resume model and its run's settings, checked against ``classes``."""
+    if args.weights:
+        model = load_weights(args.weights)
+        if classes is not None and model.config["num_classes"] != len(classes):
+            raise UsageError(
+                f"--weights {args.weights} has {model.config['num_classes']} classes but the "
+                f"dataset has {len(classes)}: evaluate on a matching folder, or fine-tune first"
+            )
+        return model, {}
+    trainer = load_trainer(args.resume, comm)
+    if classes is not None:
+        check_classes(trainer, classes, args.resume)
+    return model_of(trainer), trainer.extra.get("run") or {}

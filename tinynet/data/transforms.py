@@ -111,32 +111,40 @@ def to_chw(
     std=IMAGENET_STD,
     offset: np.ndarray | None = None,
     flip: bool = False,
+    scale: float = 1 / 255,
+    bgr: bool = False,
 ) -> np.ndarray:
     """RGB image (W x H) -> float32 C-contiguous (3, H, W) equal to
-    ``(pixels / 255 + offset - mean) / std`` (mirrored left-right if ``flip``),
-    computed in one fused multiply-add pass."""
+    ``(pixels * scale + offset - mean) / std`` (mirrored left-right if ``flip``), computed in
+    one fused multiply-add pass. ``bgr`` puts the channels in Caffe's order (``mean``, ``std``
+    and ``offset`` are then in that order too); ``offset`` is in units of ``scale``.
+    """
     a = np.asarray(img, dtype=np.uint8)
     if a.ndim != 3 or a.shape[2] != 3:
         raise ValueError(f"expected an RGB image, got array of shape {a.shape}")
     a = a.transpose(2, 0, 1)
+    if bgr:
+        a = a[::-1]
     if flip:
         a = a[:, :, ::-1]
     mean = np.asarray(mean, np.float32)
     std = np.asarray(std, np.float32)
     off = np.zeros(3, np.float32) if offset is None else np.asarray(offset, np.float32)
-    scale = (1.0 / (255.0 * std)).astype(np.float32)[:, None, None]
+    unit = 255.0 if scale == 1 / 255 else 1.0 / scale  # 255 exactly: the same bits as always
+    factor = (1.0 / (unit * std)).astype(np.float32)[:, None, None]
     shift = ((off - mean) / std).astype(np.float32)[:, None, None]
     out = np.empty(a.shape, dtype=np.float32)
-    np.multiply(a, scale, out=out)
+    np.multiply(a, factor, out=out)
     out += shift
     return out
 
 
-def ten_crop(img: Image.Image, crop: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
+def ten_crop(img: Image.Image, crop: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, **pixels):
     """Ten normalised crops of an (already resized) image -> float32 (10, 3, crop, crop).
 
     Order: top-left, top-right, bottom-left, bottom-right, centre, then the same
-    five mirrored (``out[5 + k] == out[k][..., ::-1]``).
+    five mirrored (``out[5 + k] == out[k][..., ::-1]``). ``pixels``: ``scale``, ``bgr`` of
+    ``to_chw``.
     """
     img = to_rgb(img)
     w, h = img.size
@@ -149,21 +157,35 @@ def ten_crop(img: Image.Image, crop: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) 
     ]
     out = np.empty((10, 3, crop, crop), dtype=np.float32)
     for k, (left, top) in enumerate(corners):
-        out[k] = to_chw(img.crop(crop_box(img.size, crop, left, top)), mean, std)
+        out[k] = to_chw(img.crop(crop_box(img.size, crop, left, top)), mean, std, **pixels)
         out[5 + k] = out[k][:, :, ::-1]
     return out
 
 
 class _ResizeThenCrop:
-    """What both transforms share: shorter side resized to ``resize``, a ``crop`` square cut."""
+    """What both transforms share: shorter side resized to ``resize``, a ``crop`` square cut,
+    pixels scaled by ``scale``, in ``channels`` order ("RGB" or Caffe's "BGR"), normalised."""
 
-    def __init__(self, crop: int, resize: int | None, mean, std):
+    def __init__(self, crop: int, resize: int | None, mean, std, scale=1 / 255, channels="RGB"):
         self.crop = int(crop)
         self.resize = default_resize(self.crop) if resize is None else int(resize)
         if self.resize < self.crop:
             raise ValueError(f"resize ({self.resize}) must be >= crop ({self.crop})")
+        if channels not in ("RGB", "BGR"):
+            raise ValueError(f"channels must be 'RGB' or 'BGR', got {channels!r}")
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
+        self.pixels = dict(scale=float(scale), bgr=channels == "BGR")
+
+    @classmethod
+    def for_model(cls, info: dict, default_crop: int, **options):
+        """The transform a model's ``info["preprocess"]`` asks for (ImageNet's RGB statistics
+        and ``default_crop`` when the model says nothing)."""
+        pre = dict(info.get("preprocess") or {})
+        crop = pre.pop("crop", default_crop)
+        resize = pre.pop("resize", None)
+        mean, std = pre.pop("mean", IMAGENET_MEAN), pre.pop("std", IMAGENET_STD)
+        return cls(crop, resize, mean=mean, std=std, **pre, **options)
 
     @property
     def min_size(self) -> int:
@@ -187,8 +209,9 @@ class TrainTransform(_ResizeThenCrop):
         flip: bool = True,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        **pixels,
     ):
-        super().__init__(crop, resize, mean, std)
+        super().__init__(crop, resize, mean, std, **pixels)
         self.lighting = float(lighting)
         self.flip = bool(flip)
 
@@ -196,8 +219,11 @@ class TrainTransform(_ResizeThenCrop):
         img = resize_shorter(to_rgb(img), self.resize)
         img = random_crop(img, self.crop, rng)
         flip = bool(rng.random() < 0.5) if self.flip else False
-        offset = lighting_offset(self.lighting, rng) if self.lighting > 0 else None
-        return to_chw(img, self.mean, self.std, offset=offset, flip=flip)
+        offset = None
+        if self.lighting > 0:  # drawn in 0..1 RGB units: into the model's scale and order
+            offset = lighting_offset(self.lighting, rng) * (255 * self.pixels["scale"])
+            offset = offset[::-1] if self.pixels["bgr"] else offset
+        return to_chw(img, self.mean, self.std, offset=offset, flip=flip, **self.pixels)
 
     def __repr__(self) -> str:
         return (
@@ -218,15 +244,16 @@ class EvalTransform(_ResizeThenCrop):
         ten_crop: bool = False,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        **pixels,
     ):
-        super().__init__(crop, resize, mean, std)
+        super().__init__(crop, resize, mean, std, **pixels)
         self.ten_crop = bool(ten_crop)
 
     def __call__(self, img: Image.Image, rng: np.random.Generator | None = None) -> np.ndarray:
         img = resize_shorter(to_rgb(img), self.resize)
         if self.ten_crop:
-            return ten_crop(img, self.crop, self.mean, self.std)
-        return to_chw(center_crop(img, self.crop), self.mean, self.std)
+            return ten_crop(img, self.crop, self.mean, self.std, **self.pixels)
+        return to_chw(center_crop(img, self.crop), self.mean, self.std, **self.pixels)
 
     def __repr__(self) -> str:
         return f"EvalTransform(crop={self.crop}, resize={self.resize}, ten_crop={self.ten_crop})"

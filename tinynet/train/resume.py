@@ -35,6 +35,7 @@ class TrainerState:
             "epoch_meter": epoch_meter.state_dict() if epoch_meter is not None else None,
             "best_acc1": self.best_acc1, "best_acc5": self.best_acc5,
             "model_config": getattr(self.model, "config", None),
+            "model_info": getattr(self.model, "info", {}), "frozen": list(self.frozen),
             "schedule_kind": _schedule_kind(self),
             "callbacks": {
                 type(cb).__name__: cb.state_dict() for cb in active if hasattr(cb, "state_dict")
@@ -68,6 +69,7 @@ class TrainerState:
         self.history = list(meta.get("history", []))
         self.extra = dict(meta.get("extra", {}))
         self._callback_state = dict(meta.get("callbacks", {}))
+        self.model.info = dict(meta.get("model_info") or {})
         self._load_callback_state(self.callbacks)
         self.share_replicas()
 
@@ -97,7 +99,9 @@ class TrainerState:
             model = (builder or from_config)(config)
         except ValueError as err:
             raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
-        optimizer = SGD(model.named_parameters())  # restore sets lr, momentum... (checked)
+        frozen = set(meta.get("frozen") or ())
+        trained = [p for p in model.named_parameters() if p[0] not in frozen]
+        optimizer = SGD(trained)  # restore sets lr, momentum... (checked)
         trainer = cls(model, optimizer, SCHEDULES[kind](optimizer) if kind else None, **kwargs)
         trainer.restore(ckpt)
         return trainer

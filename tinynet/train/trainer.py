@@ -50,6 +50,8 @@ class Trainer(TrainerState):
         self.best_acc1 = self.best_acc5 = 0.0
         self.history: list[dict] = []
         self.extra: dict = {}  # the application's own entries, saved in checkpoints
+        trained = set(getattr(optimizer, "param_names", ()))
+        self.frozen = [n for n, _, _ in model.named_parameters() if trained and n not in trained]
         self.num_classes = self.last_loss = None
         self.checkpoint_path: Path | None = None
         self.stop_requested: str | None = None  # set (by StopOnSignal) to stop after this step
@@ -62,12 +64,12 @@ class Trainer(TrainerState):
     @classmethod
     def for_model(
         cls, model, *, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="plateau", patience=2,
-        step_size=30, **kwargs,
+        step_size=30, frozen=(), **kwargs,
     ) -> Trainer:  # fmt: skip
-        """A trainer with the paper's SGD and the named schedule ("plateau", "step" or None)."""
-        optimizer = SGD(
-            model.named_parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay
-        )
+        """A trainer with the paper's SGD and the named schedule ("plateau", "step" or None);
+        the parameters named in ``frozen`` are left out of the optimizer (they never change)."""
+        trained = [p for p in model.named_parameters() if p[0] not in set(frozen)]
+        optimizer = SGD(trained, lr=lr, momentum=momentum, weight_decay=weight_decay)
         options = {
             "plateau": dict(factor=0.1, patience=patience),
             "step": dict(step_size=step_size),
