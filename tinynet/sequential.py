@@ -40,11 +40,17 @@ class Sequential(Layer):
                 )
             if name in self.layers:
                 raise ValueError(f"Sequential: duplicate layer name {name!r}")
-            if not isinstance(layer, Layer):
-                raise ValueError(f"Sequential: {name!r} is not a tinynet Layer: {layer!r}")
-            layer.name = name
-            self.layers[name] = layer
-        # A flat view of every parameter, so that code written for one layer works on a model.
+            self._place(name, layer)
+        self._flatten()
+
+    def _place(self, name: str, layer) -> None:
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Sequential: {name!r} is not a tinynet Layer: {layer!r}")
+        layer.name = name
+        self.layers[name] = layer
+
+    def _flatten(self) -> None:
+        """A flat view of every parameter, so that code written for one layer works on a model."""
         self.params = {n: p for n, p, _ in self.named_parameters()}
         self.grads = {n: g for n, _, g in self.named_parameters()}
 
@@ -52,12 +58,8 @@ class Sequential(Layer):
         """Put ``layer`` in the place of the layer ``name`` (e.g. a new classifier to fine-tune)."""
         if name not in self.layers:
             raise KeyError(f"Sequential: no layer named {name!r}")
-        if not isinstance(layer, Layer):
-            raise ValueError(f"Sequential: {name!r} must be replaced by a Layer, got {layer!r}")
-        layer.name = name
-        self.layers[name] = layer
-        self.params = {n: p for n, p, _ in self.named_parameters()}
-        self.grads = {n: g for n, _, g in self.named_parameters()}
+        self._place(name, layer)
+        self._flatten()
 
     def __getitem__(self, name: str) -> Layer:
         return self.layers[name]

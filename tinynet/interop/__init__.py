@@ -3,3 +3,9 @@
 Each needs an optional package, imported only when used: PyTorch to read a ``.pth``, protobuf to
 read a ``.caffemodel``, onnx to write an ``.onnx`` (``pip install -e ".[interop]"``).
 """
+
+from .caffe import from_caffe
+from .onnx_export import to_onnx
+from .torchvision import from_torchvision
+
+__all__ = ["from_caffe", "from_torchvision", "to_onnx"]

@@ -1,6 +1,7 @@
 """Layers with hand-written backward passes. NCHW at every boundary."""
 
 from .activation import ReLU
+from .adaptive_pool import AdaptiveAvgPool2D
 from .conv import Conv2D
 from .dropout import Dropout
 from .flatten import Flatten
@@ -13,6 +14,7 @@ from .pool import MaxPool2D
 __all__ = [
     "Conv2D",
     "MaxPool2D",
+    "AdaptiveAvgPool2D",
     "ReLU",
     "LocalResponseNorm",
     "Dropout",

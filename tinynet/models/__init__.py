@@ -6,11 +6,13 @@ import inspect
 
 from .alexnet import MIN_INPUT_SIZE, LayerSpec, alexnet
 from .alexnet import plan as alexnet_plan
+from .torchvision_alexnet import alexnet_torchvision
+from .torchvision_alexnet import plan as alexnet_torchvision_plan
 
 #: Builders by name; a model's ``config["builder"]`` names one, the rest are its arguments.
-BUILDERS = {"alexnet": alexnet}
+BUILDERS = {"alexnet": alexnet, "alexnet_torchvision": alexnet_torchvision}
 #: For each builder, its plan: the same arguments, all required, -> a list of ``LayerSpec``.
-PLANS = {"alexnet": alexnet_plan}
+PLANS = {"alexnet": alexnet_plan, "alexnet_torchvision": alexnet_torchvision_plan}
 
 
 def from_config(config: dict):
@@ -55,5 +57,6 @@ def _arguments(config) -> tuple[str, dict]:
 
 
 __all__ = [
-    "alexnet", "from_config", "param_shapes", "BUILDERS", "PLANS", "LayerSpec", "MIN_INPUT_SIZE",
+    "alexnet", "alexnet_torchvision", "from_config", "param_shapes", "BUILDERS", "PLANS",
+    "LayerSpec", "MIN_INPUT_SIZE",
 ]  # fmt: skip

@@ -72,6 +72,7 @@ def alexnet(
     init="paper",
     seed=0,
     dtype=np.float32,
+    lrn_k=2.0,
 ) -> Sequential:
     """Build AlexNet; returns a ``Sequential`` whose ``config`` attribute rebuilds it.
 
@@ -89,15 +90,16 @@ def alexnet(
       std 0.005) and ``"he"`` (He-normal weights, zero biases) start faster.
     - ``seed``: the weights and each dropout layer's mask stream derive from it.
     - ``dtype``: a floating point dtype for the parameters.
+    - ``lrn_k``: the norm layers' k (the paper's 2; Caffe's LRN, and so bvlc_alexnet, uses 1).
 
     ``plan`` checks the arguments and lays the layers out first, without allocating anything.
     """
-    specs = plan(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype)
+    specs = plan(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k)
     dtype = np.dtype(dtype)
     config = dict(
         builder="alexnet", num_classes=int(num_classes), input_size=int(input_size),
         width=float(width), groups=int(groups), lrn=bool(lrn), dropout=float(dropout), init=init,
-        seed=int(seed), dtype=dtype.name,
+        seed=int(seed), dtype=dtype.name, lrn_k=float(lrn_k),
     )  # fmt: skip
     rng = np.random.default_rng(seed)
     model = _build(specs, dtype, rng)
@@ -108,17 +110,19 @@ def alexnet(
 
 
 def plan(
-    num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype
+    num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k
 ) -> list[LayerSpec]:
     """The ``LayerSpec`` of every layer ``alexnet`` builds with these arguments (all required,
     in ``alexnet``'s order), in order. Checks every argument as ``alexnet`` does (a ValueError
     naming it) and computes the parameter shapes, allocating nothing: cheap for any width."""
     _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype)
+    lrn_k = positive("alexnet: lrn_k", lrn_k)
     channels = [_scaled(c, width, groups) for c in CONV_CHANNELS]
     side = _feature_side(input_size)
     hidden = max(1, int(round(FC_WIDTH * width)))
     fin = channels[-1] * side * side
-    return _features(channels, groups, lrn) + _classifier(fin, hidden, num_classes, dropout, seed)
+    features = _features(channels, groups, lrn, lrn_k)
+    return features + _classifier(fin, hidden, num_classes, dropout, seed)
 
 
 def _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype) -> None:
@@ -149,7 +153,7 @@ def _spec(name, cls, seed=None, **kwargs) -> LayerSpec:
     return LayerSpec(name, cls, kwargs, shapes, seed)
 
 
-def _features(channels, groups, lrn) -> list:
+def _features(channels, groups, lrn, lrn_k) -> list:
     """conv1 ... pool5; norm layers only with ``lrn``."""
     specs, cin = [], 3
     for (name, k, s, p, grouped), cout in zip(_CONVS, channels):
@@ -160,7 +164,7 @@ def _features(channels, groups, lrn) -> list:
         )  # fmt: skip
         specs += [conv, _spec(f"relu{i}", ReLU)]
         if lrn and name in ("conv1", "conv2"):
-            norm = _spec(f"norm{i}", LocalResponseNorm, size=5, alpha=1e-4, beta=0.75, k=2.0)
+            norm = _spec(f"norm{i}", LocalResponseNorm, size=5, alpha=1e-4, beta=0.75, k=lrn_k)
             specs.append(norm)
         if name in ("conv1", "conv2", "conv5"):
             specs.append(_spec(f"pool{i}", MaxPool2D, kernel_size=3, stride=2))
