@@ -89,3 +89,9 @@ def test_a_pth_of_another_network_is_one_line(tmp_path, capsys):
     assert (
         err.startswith("alexnet.py: error:") and "resnet.pth" in err and len(err.splitlines()) == 1
     )
+
+
+def test_evaluating_imported_weights_on_other_classes_is_refused(pth, folder, capsys):
+    assert run(folder, "-e", "--weights", pth, "-j", 0) == 2
+    err = capsys.readouterr().err
+    assert "has 1000 classes but the dataset has 3" in err and len(err.splitlines()) == 1
