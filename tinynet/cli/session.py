@@ -119,10 +119,15 @@ def new_trainer(settings: dict, num_classes: int, comm=LOCAL) -> Trainer:
         groups=settings["groups"], lrn=not settings["no_lrn"], init=settings["init"],
         seed=settings["seed"],
     )  # fmt: skip
+    return trainer_for(model, settings, comm)
+
+
+def trainer_for(model, settings: dict, comm=LOCAL, frozen=()) -> Trainer:
+    """A new run's trainer for ``model`` with the run's optimizer and schedule settings."""
     trainer = Trainer.for_model(
         model, lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["wd"],
         schedule=settings["schedule"], patience=settings["patience"],
-        step_size=settings["step_size"], comm=comm,
+        step_size=settings["step_size"], frozen=frozen, comm=comm,
     )  # fmt: skip
     if settings["start_epoch"]:
         start_at(trainer, settings["start_epoch"])
@@ -183,11 +188,7 @@ class Session:
         if frozen:
             self.notes.append(f"frozen: {', '.join(frozen)}")
         run.update(weights=str(self.args.weights), freeze=self.args.freeze)
-        return Trainer.for_model(
-            model.train(), lr=run["lr"], momentum=run["momentum"], weight_decay=run["wd"],
-            schedule=run["schedule"], patience=run["patience"], step_size=run["step_size"],
-            frozen=frozen, comm=self.comm,
-        )  # fmt: skip
+        return trainer_for(model.train(), run, self.comm, frozen)
 
     def _loader_options(self) -> dict:
         # under MPI every rank must take the same number of steps, unreadable files or not

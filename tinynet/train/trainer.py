@@ -68,7 +68,8 @@ class Trainer(TrainerState):
     ) -> Trainer:  # fmt: skip
         """A trainer with the paper's SGD and the named schedule ("plateau", "step" or None);
         the parameters named in ``frozen`` are left out of the optimizer (they never change)."""
-        trained = [p for p in model.named_parameters() if p[0] not in set(frozen)]
+        frozen = set(frozen)
+        trained = [p for p in model.named_parameters() if p[0] not in frozen]
         optimizer = SGD(trained, lr=lr, momentum=momentum, weight_decay=weight_decay)
         options = {
             "plateau": dict(factor=0.1, patience=patience),
