@@ -21,12 +21,7 @@ from pathlib import Path
 import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = (
-    "01_layers_and_gradients.ipynb",
-    "02_convolution_im2col.ipynb",
-    "03_alexnet_anatomy.ipynb",
-    "04_training_alexnet.ipynb",
-)
+NOTEBOOKS = tuple(sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb")))
 CELL_TIMEOUT = 300  # seconds per cell
 
 
@@ -48,9 +43,8 @@ def execute(path: Path):
     return nb, time.perf_counter() - start
 
 
-def test_every_notebook_is_listed():
-    on_disk = sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
-    assert on_disk == sorted(NOTEBOOKS)
+def test_the_notebooks_are_found():
+    assert len(NOTEBOOKS) >= 4, f"no notebooks found in {NOTEBOOK_DIR}"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
