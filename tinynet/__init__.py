@@ -8,9 +8,12 @@ The engine is ``Layer``, ``Sequential``, ``layers``, ``kernels``, ``models``, ``
 line of ``examples/alexnet.py``. ``docs/architecture.md`` draws the map.
 """
 
-from .perf.threads import set_thread_defaults
+from .perf.threads import quiet_blas_threads, set_thread_defaults
 
-set_thread_defaults()  # before NumPy and Numba start their threads; see tinynet/perf/threads.py
+set_thread_defaults()  # for libraries not loaded yet; see tinynet/perf/threads.py
+import numpy  # noqa: E402,F401  (loads OpenBLAS, if NumPy was not imported before tinynet)
+
+quiet_blas_threads()  # also when NumPy was imported first: import order does not matter
 
 from . import gradcheck  # noqa: E402
 from .layer import Layer  # noqa: E402

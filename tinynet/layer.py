@@ -27,9 +27,11 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.training = True
+        self.grad_enabled = True  # False under no_grad(): forward keeps nothing for backward
         self.rng: np.random.Generator | None = None
         self.name: str | None = None
         self._out_shape: tuple[int, ...] | None = None
+        self._forward_without_grad = False
 
     # -- mode ---------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Layer:
@@ -41,25 +43,49 @@ class Layer:
         """Put the layer in evaluation mode (Dropout becomes the identity)."""
         return self.train(False)
 
+    def set_grad_enabled(self, mode: bool = True) -> Layer:
+        """Whether forward keeps what backward needs (inputs, ReLU masks, pooling argmax)."""
+        self.grad_enabled = bool(mode)
+        return self
+
+    @contextmanager
+    def no_grad(self):
+        """``with model.no_grad():`` forward keeps nothing for backward, like ``torch.no_grad()``:
+        inference that is faster and holds less memory. A backward after it raises."""
+        was_enabled = self.grad_enabled
+        self.set_grad_enabled(False)
+        try:
+            yield self
+        finally:
+            self.set_grad_enabled(was_enabled)
+
     @contextmanager
     def evaluating(self):
-        """``with model.evaluating():`` runs the block in eval mode, then restores the mode."""
+        """``with model.evaluating():`` runs the block in eval mode and under ``no_grad()``, then
+        restores both: what prediction and evaluation use."""
         was_training = self.training
         self.eval()
         try:
-            yield self
+            with self.no_grad():
+                yield self
         finally:
             self.train(was_training)
 
     # -- computation --------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
         y = self._forward(x)
-        self._out_shape = y.shape
+        self._out_shape = y.shape if self.grad_enabled else None
+        self._forward_without_grad = not self.grad_enabled
         return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """dL/d(input) from dL/d(output); fills ``grads`` as a side effect."""
         if self._out_shape is None:
+            if self._forward_without_grad:
+                raise RuntimeError(
+                    f"{self.label}: backward after a forward under no_grad() (or evaluating()), "
+                    "which keeps nothing for backward; run forward again outside it"
+                )
             raise RuntimeError(f"{self.label}: backward called before forward")
         dout = numeric(self.label, dout)
         if dout.shape != self._out_shape:

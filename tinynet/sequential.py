@@ -80,6 +80,12 @@ class Sequential(Layer):
             layer.train(mode)
         return self
 
+    def set_grad_enabled(self, mode: bool = True) -> Sequential:
+        self.grad_enabled = bool(mode)
+        for layer in self.layers.values():
+            layer.set_grad_enabled(mode)
+        return self
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers.values():
             x = layer.forward(x)

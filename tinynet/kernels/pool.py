@@ -18,7 +18,7 @@ from ._jit import parallel_kernel, prange
 
 
 @parallel_kernel
-def _maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax):
+def _maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax, keep_argmax):
     n_img, channels, height, width = x.shape
     _, _, oh, ow = out.shape
     for plane in prange(n_img * channels):  # each iteration owns one (n, c) plane
@@ -39,7 +39,8 @@ def _maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax):
                             best = v
                             where = iy * width + ix
                 out[n, c, y, xo] = best
-                argmax[n, c, y, xo] = where
+                if keep_argmax:
+                    argmax[n, c, y, xo] = where
 
 
 @parallel_kernel
@@ -58,13 +59,14 @@ def _maxpool_backward(dy, argmax, dx):
                 dx[n, c, where // width, where % width] += dy[n, c, y, xo]
 
 
-def maxpool_forward(x, kernel, stride, padding, out_hw):
-    """x (N, C, H, W) -> (out (N, C, OH, OW) in x's dtype, argmax: int32 flat index in H*W)."""
+def maxpool_forward(x, kernel, stride, padding, out_hw, keep_argmax=True):
+    """x (N, C, H, W) -> (out (N, C, OH, OW) in x's dtype, argmax: int32 flat index in H*W);
+    with ``keep_argmax=False`` (inference) the argmax is not written and None is returned."""
     n, c = x.shape[:2]
     out = np.empty((n, c, *out_hw), dtype=x.dtype)
-    argmax = np.empty((n, c, *out_hw), dtype=np.int32)
-    _maxpool_forward(np.ascontiguousarray(x), *kernel, *stride, *padding, out, argmax)
-    return out, argmax
+    argmax = np.empty((n, c, *out_hw) if keep_argmax else (1, 1, 1, 1), dtype=np.int32)
+    _maxpool_forward(np.ascontiguousarray(x), *kernel, *stride, *padding, out, argmax, keep_argmax)
+    return out, argmax if keep_argmax else None
 
 
 def maxpool_backward(dy, argmax, x_shape):

@@ -27,7 +27,7 @@ class ReLU(Layer):
         if self.fused_into:
             return np.asarray(x)
         x = float_input(self.label, x)
-        self._mask = x > 0
+        self._mask = x > 0 if self.grad_enabled else None
         return np.maximum(x, 0, dtype=x.dtype)
 
     def _backward(self, dout):

@@ -31,8 +31,9 @@ class Dropout(Layer):
             self._mask = None
             return x
         keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
-        self._mask = keep * x.dtype.type(1 / (1 - self.p))  # 0 or 1/(1-p), x's dtype
-        return x * self._mask
+        mask = keep * x.dtype.type(1 / (1 - self.p))  # 0 or 1/(1-p), x's dtype
+        self._mask = mask if self.grad_enabled else None
+        return x * mask
 
     def _backward(self, dout):
         return dout if self._mask is None else dout * self._mask

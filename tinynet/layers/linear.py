@@ -43,7 +43,7 @@ class Linear(Layer):
 
     def _forward(self, x):
         x = float_input(self.label, check_input(self.label, x, 2, self.in_features), self.dtype)
-        self._x = x
+        self._x = x if self.grad_enabled else None
         y = matmul(x, self.params["weight"].T)
         y += self.params["bias"]
         return y

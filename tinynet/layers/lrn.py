@@ -33,7 +33,7 @@ class LocalResponseNorm(Layer):
     def _forward(self, x):
         x = float_input(self.label, check_input(self.label, x, 4))
         y, scale = lrn_forward(x, self.size, self.alpha, self.beta, self.k)
-        self._cache = (x, scale)
+        self._cache = (x, scale) if self.grad_enabled else None
         return y
 
     def _backward(self, dout):

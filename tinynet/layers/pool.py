@@ -12,8 +12,9 @@ class MaxPool2D(Layer):
 
     x: (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*ph - kh) // sh + 1 (floor, like PyTorch).
     Padding counts as -inf and may be at most half the kernel. Forward keeps the argmax of each
-    window; backward sends each output gradient to it, summing where overlapping windows share a
-    maximum. Ties go to the first maximum in row-major order (see ``tinynet.kernels.pool``).
+    window (not under ``no_grad()``); backward sends each output gradient to it, summing where
+    overlapping windows share a maximum. Ties go to the first maximum in row-major order (see
+    ``tinynet.kernels.pool``).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0):
@@ -38,8 +39,9 @@ class MaxPool2D(Layer):
     def _forward(self, x):
         x = float_input(self.label, check_input(self.label, x, 4))
         out_hw = self.output_shape(x.shape)[2:]
-        y, argmax = maxpool_forward(x, self.kernel_size, self.stride, self.padding, out_hw)
-        self._cache = (x.shape, argmax)
+        geometry = (self.kernel_size, self.stride, self.padding)
+        y, argmax = maxpool_forward(x, *geometry, out_hw, keep_argmax=self.grad_enabled)
+        self._cache = (x.shape, argmax) if self.grad_enabled else None
         return y
 
     def _backward(self, dout):

@@ -1,21 +1,95 @@
-"""Keep OpenBLAS's and Numba's thread pools from fighting over the cores.
+"""Keep OpenBLAS's and Numba's thread pools from fighting over the cores, whatever the import order.
 
 A training step alternates BLAS GEMMs (OpenBLAS's threads) with Numba's parallel kernels. By
-default OpenBLAS's threads, and GNU OpenMP's if Numba runs on it, busy-wait after their work, so
-each pool steals the cores from the other: a small AlexNet step measured 5x slower on 2 cores.
-A short OpenBLAS spin and passive OpenMP waiting fix that (``tinynet.kernels._jit`` also picks
-Numba's own work-queue threads). These are only defaults: a value already in the environment
-wins.
-OpenBLAS reads its variable when NumPy is first imported, so it takes effect only when tinynet
-is imported before NumPy (as ``examples/alexnet.py`` does); the OpenMP one takes effect as long as
-no OpenMP runtime was started before tinynet's first parallel kernel.
+default OpenBLAS's threads busy-wait for about 0.1 s after each GEMM (and GNU OpenMP's, if Numba
+runs on it, do too), so each pool steals the cores from the other: a small AlexNet step measured
+5x slower on 2 cores, and a full one 20% slower.
+
+OpenBLAS reads its spin setting (``OPENBLAS_THREAD_TIMEOUT``) only when its thread pool starts,
+which is when NumPy is first imported. So ``quiet_blas_threads`` sets it at run time instead: it
+finds the OpenBLAS that NumPy loaded, and when its threads would spin longer than tinynet wants,
+re-reads the setting and restarts the pool (a few milliseconds, once per process). ``import
+tinynet`` calls it, so a script that imports NumPy first, a notebook and pytest all get the same
+speed. The thread *count* is left alone: ``OPENBLAS_NUM_THREADS``, ``NUMBA_NUM_THREADS`` and
+threadpoolctl still decide how many threads run. ``report()`` says what is in force:
+
+    python -c "import numpy, tinynet.layers, tinynet.perf.threads as t; print(t.report())"
 """
 
-import os
+from __future__ import annotations
 
-DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+import ctypes
+import os
+import re
+
+#: OpenBLAS threads spin 2**SPIN CPU cycles after their work, then sleep (OpenBLAS's minimum).
+SPIN = 4
+#: Passive waiting for GNU OpenMP, in case Numba runs on it (``NUMBA_THREADING_LAYER=omp``).
+OMP_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def set_thread_defaults() -> None:
-    for name, value in DEFAULTS.items():
+    """Environment defaults read by libraries not loaded yet (an explicit value wins); the
+    OpenBLAS spin is also set here, so a NumPy imported after tinynet starts with it."""
+    for name, value in OMP_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(SPIN)
+
+
+def _loaded_openblas() -> str | None:
+    """Path of the OpenBLAS shared library mapped into this process (Linux), else None."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                found = re.search(r"(/\S*openblas\S*\.so[.\d]*)$", line.strip())
+                if found:
+                    return found.group(1)
+    except OSError:
+        pass
+    return None
+
+
+def _openblas():
+    path = _loaded_openblas()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(path)
+        for name in ("openblas_thread_timeout", "openblas_read_env", "blas_thread_init"):
+            getattr(lib, name).restype = ctypes.c_int
+        lib.blas_thread_shutdown_.restype = ctypes.c_int
+    except (OSError, AttributeError):  # not an OpenBLAS with these entry points
+        return None
+    return lib
+
+
+def quiet_blas_threads() -> bool:
+    """Make the loaded OpenBLAS's threads sleep right after their work instead of spinning.
+
+    Returns True when OpenBLAS's threads are (now) set to spin 2**SPIN cycles, False when that
+    cannot be done here (no OpenBLAS loaded, another BLAS, or not Linux). Safe to call again.
+    Call it only while no other thread is inside BLAS (``import tinynet`` is such a time)."""
+    lib = _openblas()
+    if lib is None:
+        return False
+    if lib.openblas_thread_timeout() == SPIN:
+        return True
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(SPIN)
+    lib.openblas_read_env()
+    lib.blas_thread_shutdown_()  # its threads exit; the next GEMM (or init below) restarts them
+    lib.blas_thread_init()
+    return lib.openblas_thread_timeout() == SPIN
+
+
+def report() -> str:
+    """One line per thread pool: what tinynet's kernels and NumPy's BLAS run on."""
+    import numba
+
+    lib = _openblas()
+    blas = "BLAS: not OpenBLAS, or not found (spin setting not controlled)"
+    if lib is not None:
+        timeout = lib.openblas_thread_timeout()
+        state = "sleep after work" if timeout == SPIN else "spin after work (not tinynet's setting)"
+        blas = f"BLAS: {_loaded_openblas()}\n  OPENBLAS_THREAD_TIMEOUT {timeout}: {state}"
+    layer = numba.config.THREADING_LAYER  # tinynet.kernels sets "workqueue" when imported
+    return f"{blas}\nNumba: {numba.get_num_threads()} threads, threading layer {layer}"
