@@ -23,6 +23,9 @@ class Layer:
     ``name`` is set by the ``Sequential`` holding the layer and appears in error messages.
     """
 
+    #: Attributes holding what forward keeps for backward; backward releases them (set to None).
+    _saved: tuple[str, ...] = ()
+
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -32,6 +35,7 @@ class Layer:
         self.name: str | None = None
         self._out_shape: tuple[int, ...] | None = None
         self._forward_without_grad = False
+        self._backward_done = False
 
     # -- mode ---------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Layer:
@@ -76,6 +80,7 @@ class Layer:
         y = self._forward(x)
         self._out_shape = y.shape if self.grad_enabled else None
         self._forward_without_grad = not self.grad_enabled
+        self._backward_done = False
         return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
@@ -86,13 +91,22 @@ class Layer:
                     f"{self.label}: backward after a forward under no_grad() (or evaluating()), "
                     "which keeps nothing for backward; run forward again outside it"
                 )
+            if self._backward_done:
+                raise RuntimeError(
+                    f"{self.label}: backward called twice after one forward (the first one "
+                    "released what forward kept); run forward again"
+                )
             raise RuntimeError(f"{self.label}: backward called before forward")
         dout = numeric(self.label, dout)
         if dout.shape != self._out_shape:
             raise ValueError(
                 f"{self.label}: expected a gradient of shape {self._out_shape}, got {dout.shape}"
             )
-        return self._backward(dout)
+        dx = self._backward(dout)
+        for name in self._saved:  # as PyTorch frees its graph: the step's peak memory drops
+            setattr(self, name, None)
+        self._out_shape, self._backward_done = None, True
+        return dx
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError

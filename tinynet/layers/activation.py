@@ -15,6 +15,8 @@ class ReLU(Layer):
     see ``tinynet.layers.fusion``); forward and backward then pass their argument through.
     """
 
+    _saved = ("_mask",)
+
     def __init__(self):
         super().__init__()
         self._mask = None

@@ -16,6 +16,8 @@ class Dropout(Layer):
     state is saved in ``state_dict()["rng"]`` so a resumed run draws the same masks.
     """
 
+    _saved = ("_mask",)
+
     def __init__(self, p=0.5, rng=None):
         super().__init__()
         self.p = fraction("Dropout: p", p)

@@ -18,6 +18,8 @@ class Linear(Layer):
     like PyTorch's: U(-1/sqrt(in_features), 1/sqrt(in_features)).
     """
 
+    _saved = ("_x",)
+
     def __init__(self, in_features, out_features, dtype=np.float32, rng=None):
         super().__init__()
         shapes = self.param_shapes(in_features, out_features)

@@ -15,6 +15,8 @@ class LocalResponseNorm(Layer):
     beta=0.75, k=2. Caffe's LRN layer uses the same alpha/size but k=1 by default.
     """
 
+    _saved = ("_cache",)
+
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0):
         super().__init__()
         if int(size) != size or size < 1:

@@ -17,6 +17,8 @@ class MaxPool2D(Layer):
     ``tinynet.kernels.pool``).
     """
 
+    _saved = ("_cache",)
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         who = f"MaxPool2D(kernel_size={kernel_size})"
