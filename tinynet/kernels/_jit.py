@@ -18,6 +18,9 @@ JIT = dict(cache=True, fastmath=True, error_model="numpy", nogil=True)
 
 #: Every kernel compiled through this module (for ``cache_is_warm``).
 KERNELS = []
+#: Modules whose kernels only some geometries use (Winograd: 3x3 maps of 4x4 and more), so a run
+#: may never compile them; ``cache_is_warm`` does not wait for them.
+ON_DEMAND = ("tinynet.kernels.winograd",)
 
 
 def kernel(fn):
@@ -33,9 +36,10 @@ def parallel_kernel(fn):
 
 
 def cache_is_warm() -> bool:
-    """True when every kernel has compiled code in Numba's disk cache (no compiling ahead);
-    also True when that cannot be told (Numba's cache layout is not public API)."""
+    """True when every kernel that every run uses has compiled code in Numba's disk cache (no
+    compiling ahead); also True when that cannot be told (Numba's cache layout is not public)."""
+    always = [k for k in KERNELS if k.py_func.__module__ not in ON_DEMAND]
     try:
-        return all(os.path.exists(k._cache._cache_file._index_path) for k in KERNELS)
+        return all(os.path.exists(k._cache._cache_file._index_path) for k in always)
     except AttributeError:
         return True

@@ -1,0 +1,172 @@
+"""Winograd F(m x m, 3 x 3) convolution: against direct loops, its NumPy reference and gradcheck."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinynet.gradcheck import check_layer
+from tinynet.kernels import winograd as wk
+from tinynet.kernels.winograd_reference import conv3x3_backward as ref_backward
+from tinynet.kernels.winograd_reference import conv3x3_forward as ref_forward
+from tinynet.kernels.winograd_reference import input_tiles, matrices
+from tinynet.layers import Conv2D, conv_winograd
+from tinynet.models import alexnet
+
+from .reference_conv import conv2d_direct, conv2d_direct_backward
+
+TOL = {np.float32: 1e-4, np.float64: 1e-10}
+
+
+def rel(a, b):
+    return np.abs(a - b).max() / max(1.0, np.abs(b).max())
+
+
+@st.composite
+def geometries(draw):
+    groups = draw(st.integers(1, 3))
+    cin, cout = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    h, w = draw(st.integers(max(1, 3 - 2 * ph), 9)), draw(st.integers(max(1, 3 - 2 * pw), 9))
+    return dict(
+        n=draw(st.integers(1, 3)), cin=cin, cout=cout, g=groups, p=(ph, pw), hw=(h, w),
+        chunk=draw(st.sampled_from([1, 2**26])), relu=draw(st.booleans()),
+    )  # fmt: skip
+
+
+@settings(max_examples=20)
+@given(geometries(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31))
+def test_winograd_conv_matches_direct_loops(geo, dtype, seed):
+    rng = np.random.default_rng(seed)
+    conv = Conv2D(
+        geo["cin"], geo["cout"], 3, 1, geo["p"], geo["g"], dtype=dtype, rng=rng,
+        chunk_bytes=geo["chunk"], relu=geo["relu"], algorithm="winograd",
+    )  # fmt: skip
+    x = rng.standard_normal((geo["n"], geo["cin"], *geo["hw"])).astype(dtype)
+    w, b = (conv.params[k].astype(np.float64) for k in ("weight", "bias"))
+    y = conv.forward(x)
+    expected = conv2d_direct(x.astype(np.float64), w, b, (1, 1), geo["p"], geo["g"])
+    if geo["relu"]:
+        expected = np.maximum(expected, 0)
+    assert y.dtype == dtype and y.shape == expected.shape
+    assert rel(y, expected) < TOL[dtype]
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = conv.backward(dy)
+    masked = np.where(y > 0, dy, 0) if geo["relu"] else dy
+    rdx, rdw, rdb = conv2d_direct_backward(
+        x.astype(np.float64), w, masked.astype(np.float64), (1, 1), geo["p"], geo["g"]
+    )
+    assert dx.dtype == dtype
+    assert rel(dx, rdx) < TOL[dtype]
+    assert rel(conv.grads["weight"], rdw) < TOL[dtype]
+    assert rel(conv.grads["bias"], rdb) < TOL[dtype]
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize(
+    "n,c,k,g,hw,p",
+    [(2, 4, 6, 2, (5, 7), (1, 1)), (1, 3, 2, 1, (6, 3), (0, 2)), (3, 6, 3, 3, (9, 4), (2, 0))],
+)
+def test_kernels_match_numpy_reference(m, n, c, k, g, hw, p, rng):
+    x = rng.standard_normal((n, c, *hw))
+    w = rng.standard_normal((k, c // g, 3, 3))
+    b = rng.standard_normal(k)
+    bt = matrices(m)[0]
+    v = wk.input_transform(x, p, m, g)
+    v_ref = np.einsum("ai,nctxij,bj->abntxc", bt, input_tiles(x, p, m), bt)  # layout (E, T, C)
+    v_ref = v_ref.reshape(v.shape[0], v.shape[2], g, c // g).transpose(0, 2, 1, 3)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-12)
+    u = wk.filter_transform(w, g, m)
+    y_ref = ref_forward(x, w, b, p, g, m)
+    y = np.empty_like(y_ref)
+    wk.output_transform(np.matmul(v, u), b, p, y)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    rdx, rdw, rdb = ref_backward(x, w, dy, p, g, m)
+    wt, db = np.empty(wk.transformed_shape(x.shape, k, p, m, g)), np.zeros(k)
+    wk.dy_transform(dy, g, m, wt, db)
+    dw = wk.filter_transform_t(np.matmul(v.transpose(0, 1, 3, 2), wt), np.empty_like(w))
+    dx = wk.input_transform_t(np.matmul(wt, u.transpose(0, 1, 3, 2)), p, np.empty_like(x))
+    for got, want in ((dx, rdx), (dw, rdw), (db, rdb)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_both_tile_sizes_through_the_layer(m, monkeypatch, rng):
+    monkeypatch.setattr(conv_winograd, "TILE", m)
+    conv = Conv2D(4, 6, 3, padding=1, groups=2, dtype=np.float64, rng=rng, chunk_bytes=1)
+    conv.algorithm = "winograd"
+    x = rng.standard_normal((3, 4, 7, 9))
+    w, b = conv.params["weight"], conv.params["bias"]
+    np.testing.assert_allclose(
+        conv.forward(x), conv2d_direct(x, w, b, (1, 1), (1, 1), 2), rtol=1e-12, atol=1e-12
+    )
+    dy = rng.standard_normal((3, 6, 7, 9))
+    dx = conv.backward(dy)
+    rdx, rdw, rdb = conv2d_direct_backward(x, w, dy, (1, 1), (1, 1), 2)
+    for got, want in ((dx, rdx), (conv.grads["weight"], rdw), (conv.grads["bias"], rdb)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_reference_matches_direct_loops(rng):
+    x, w, b = rng.standard_normal((2, 4, 7, 5)), rng.standard_normal((6, 2, 3, 3)), np.ones(6)
+    dy = rng.standard_normal((2, 6, 7, 5))
+    direct = conv2d_direct_backward(x, w, dy, (1, 1), (1, 1), 2)
+    for m in (2, 4):
+        y = ref_forward(x, w, b, (1, 1), 2, m)
+        np.testing.assert_allclose(y, conv2d_direct(x, w, b, (1, 1), (1, 1), 2), atol=1e-12)
+        for got, want in zip(ref_backward(x, w, dy, (1, 1), 2, m), direct):
+            np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_gradcheck(relu, rng):
+    conv = Conv2D(4, 6, 3, padding=(1, 2), groups=2, dtype=np.float64, rng=rng, relu=relu)
+    conv.algorithm = "winograd"
+    x = rng.standard_normal((2, 4, 5, 6))
+    errors = check_layer(conv, x, max_checks=60)
+    assert errors and max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_auto_picks_winograd_for_conv3_to_conv5_only(groups):
+    model = alexnet(groups=groups, width=0.25)
+    sides = {"conv1": 55, "conv2": 27, "conv3": 13, "conv4": 13, "conv5": 13}
+    assert all(model[name].algorithm == "auto" for name in sides)
+    for batch in (8, 64, 128):
+        chosen = {
+            name: model[name].uses_winograd(batch, side, side) for name, side in sides.items()
+        }
+        assert chosen == dict(conv1=False, conv2=False, conv3=True, conv4=True, conv5=True)
+    # a single image, or maps below 4x4, are faster by im2col
+    assert not any(model[name].uses_winograd(1, 13, 13) for name in sides)
+    assert not model["conv3"].uses_winograd(128, 3, 3)
+
+
+def test_bad_geometry_or_name_is_a_clear_error():
+    msg = r"Conv2D\(256, 384\): algorithm='winograd' needs a 3x3 kernel with stride 1, got 5x5 s"
+    with pytest.raises(ValueError, match=msg):
+        Conv2D(256, 384, 5, padding=2, algorithm="winograd")
+    with pytest.raises(ValueError, match="got 3x3 stride 2"):
+        Conv2D(2, 2, 3, stride=2, algorithm="winograd")
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        Conv2D(2, 2, 3, algorithm="fft")
+    assert "algorithm='winograd'" in repr(Conv2D(2, 2, 3, algorithm="winograd"))
+    assert "algorithm" not in repr(Conv2D(2, 2, 3))
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
+def test_no_grad_forward_keeps_nothing(algorithm, rng):
+    conv = Conv2D(3, 4, 3, padding=1, relu=True, rng=rng, algorithm=algorithm)
+    x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
+    trained = conv.forward(x)
+    assert conv._x is not None and conv._mask is not None
+    with conv.evaluating():  # eval mode and no_grad()
+        np.testing.assert_array_equal(conv.forward(x), trained)
+    assert conv._x is None and conv._mask is None
+    with pytest.raises(RuntimeError, match="keeps nothing for backward"):
+        conv.backward(np.ones_like(trained))
+    conv.eval()  # eval alone still allows backward (PyTorch's meaning)
+    conv.forward(x)
+    assert conv.backward(np.ones_like(trained)).shape == x.shape
+    assert conv._x is None and conv._mask is None  # released by backward

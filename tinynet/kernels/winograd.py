@@ -1,0 +1,295 @@
+"""Winograd F(m x m, 3 x 3) transforms for stride-1 3x3 convolutions (see winograd_reference.py).
+
+The maths is in ``winograd_reference``; these kernels lay the data out for the GEMMs. With
+alpha = m + 2, E = alpha^2 transform elements, T = N * tH * tW tiles (image-major, then tile
+rows, then tile columns) and G groups:
+
+    V, dV (E, G, T, C/G)    transformed input tiles        U, dU (E, G, C/G, K/G)   filters
+    M, W  (E, G, T, K/G)    products / transformed dL/dy
+
+so forward is ``M = V @ U``, and backward ``dU = V^T @ W`` and ``dV = W @ U^T``: each one
+``np.matmul`` over a stack of E * G GEMMs, tiles as the long axis.
+The transforms run with channels innermost (contiguous in all of these arrays), so the small
+transform matrices (passed in, float32 or float64 like the data; zero entries skipped) become
+vector multiply-adds; NCHW images are read and written a row at a time through a small
+channels-last buffer. The parallel kernels split the work by image or by (image, tile row), so
+no two iterations write the same element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import kernel, parallel_kernel, prange
+from .winograd_reference import matrices, tile_grid
+
+
+@kernel
+def _image_rows(x, n, y0, ph, pw, rows):
+    """rows[i, j, c] = padded x[n, c, y0 + i - ph, j - pw] (zero outside the image): the input
+    rows of one tile row, channels last, read along contiguous image rows."""
+    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    rows[...] = 0
+    for i in range(rows.shape[0]):
+        iy = y0 + i - ph
+        if 0 <= iy < height:
+            for c in range(channels):
+                for ix in range(min(width, rows.shape[1] - pw)):
+                    rows[i, ix + pw, c] = x[n, c, iy, ix]
+
+
+@kernel
+def _sandwich(left, right, src, tmp, dst):
+    """dst[a, b, :] = sum_ij left[a, i] src[i, j, :] right[b, j] (tmp: scratch, left @ src)."""
+    for a in range(left.shape[0]):
+        for j in range(src.shape[1]):
+            tmp[a, j, :] = 0
+            for i in range(left.shape[1]):
+                f = left[a, i]
+                if f != 0:
+                    for c in range(src.shape[2]):
+                        tmp[a, j, c] += f * src[i, j, c]
+    for a in range(left.shape[0]):
+        for b in range(right.shape[0]):
+            dst[a, b, :] = 0
+            for j in range(right.shape[1]):
+                f = right[b, j]
+                if f != 0:
+                    for c in range(src.shape[2]):
+                        dst[a, b, c] += f * tmp[a, j, c]
+
+
+@kernel
+def _scatter(out, t, v):
+    """v[a*alpha + b, g, t, :] = out[a, b, g*(C/G) : (g+1)*(C/G)]: one tile into the GEMM layout."""
+    alpha, cg = out.shape[0], v.shape[3]
+    for e in range(alpha * alpha):
+        for g in range(v.shape[1]):
+            v[e, g, t, :] = out[e // alpha, e % alpha, g * cg : (g + 1) * cg]
+
+
+@kernel
+def _collect(v, t, src):
+    """src[a, b, g*(C/G) : (g+1)*(C/G)] = v[a*alpha + b, g, t, :]: the inverse of _scatter."""
+    alpha, cg = src.shape[0], v.shape[3]
+    for e in range(alpha * alpha):
+        for g in range(v.shape[1]):
+            src[e // alpha, e % alpha, g * cg : (g + 1) * cg] = v[e, g, t, :]
+
+
+@parallel_kernel
+def _input_transform(x, bt, ph, pw, th, tw, v):
+    """v[a*alpha + b, g, t, c'] = (B^T d B)[a, b], d: tile t's input tile, channel g*C/G + c'."""
+    n_img, channels = x.shape[0], x.shape[1]
+    alpha = bt.shape[0]
+    m = alpha - 2
+    for it in prange(n_img * th):  # each iteration writes the tiles of one row of one image
+        n, ty = it // th, it % th
+        rows = np.empty((alpha, tw * m + 2, channels), x.dtype)
+        _image_rows(x, n, ty * m, ph, pw, rows)
+        d = np.empty((alpha, alpha, channels), x.dtype)
+        tmp = np.empty_like(d)
+        out = np.empty_like(d)
+        for tx in range(tw):
+            d[...] = rows[:, tx * m : tx * m + alpha, :]
+            _sandwich(bt, bt, d, tmp, out)
+            _scatter(out, (n * th + ty) * tw + tx, v)
+
+
+@parallel_kernel
+def _output_transform(mm, at, bias, relu, keep, oh, ow, th, tw, y, mask):
+    """y[n, k, p] = (A^T M A)[i, j] + bias[k] at p = (ty*m + i) * OW + tx*m + j, cropped; ReLU and
+    its mask (when ``keep``) on request."""
+    n_img, channels = y.shape[0], y.shape[1]
+    m, alpha = at.shape[0], at.shape[1]
+    zero = y.dtype.type(0)
+    for it in prange(n_img * th):  # each iteration writes output rows ty*m .. ty*m + m - 1
+        n, ty = it // th, it % th
+        src = np.empty((alpha, alpha, channels), y.dtype)
+        tmp = np.empty((m, alpha, channels), y.dtype)
+        out = np.empty((m, m, channels), y.dtype)
+        rows = np.empty((m, tw * m, channels), y.dtype)
+        for tx in range(tw):
+            _collect(mm, (n * th + ty) * tw + tx, src)
+            _sandwich(at, at, src, tmp, out)
+            rows[:, tx * m : tx * m + m, :] = out
+        for k in range(channels):
+            for i in range(min(m, oh - ty * m)):
+                p0 = (ty * m + i) * ow
+                for j in range(ow):
+                    val = rows[i, j, k] + bias[k]
+                    if relu:
+                        if keep:
+                            mask[n, k, p0 + j] = val > zero
+                        val = max(val, zero)
+                    y[n, k, p0 + j] = val
+
+
+@parallel_kernel
+def _dy_transform(dy, mask, relu, a, oh, ow, th, tw, w, dbias):
+    """w[a*alpha + b, g, t, k'] = (A dY A^T)[a, b] for the m x m tile t of dy (masked by the ReLU
+    mask when ``relu``, zero beyond the output); dbias[it, k] = the tile row's sum of dy."""
+    n_img, channels = dy.shape[0], dy.shape[1]
+    alpha, m = a.shape[0], a.shape[1]
+    for it in prange(n_img * th):  # each iteration writes the tiles of one row of one image
+        n, ty = it // th, it % th
+        rows = np.zeros((m, tw * m, channels), dy.dtype)
+        for k in range(channels):
+            total = dy.dtype.type(0)
+            for i in range(min(m, oh - ty * m)):
+                p0 = (ty * m + i) * ow
+                for j in range(ow):
+                    if not relu or mask[n, k, p0 + j]:
+                        rows[i, j, k] = dy[n, k, p0 + j]
+                        total += dy[n, k, p0 + j]
+            dbias[it, k] = total
+        d = np.empty((m, m, channels), dy.dtype)
+        tmp = np.empty((alpha, m, channels), dy.dtype)
+        out = np.empty((alpha, alpha, channels), dy.dtype)
+        for tx in range(tw):
+            d[...] = rows[:, tx * m : tx * m + m, :]
+            _sandwich(a, a, d, tmp, out)
+            _scatter(out, (n * th + ty) * tw + tx, w)
+
+
+@parallel_kernel
+def _input_transform_t(dv, b, ph, pw, th, tw, dx):
+    """dx[n] = the sum over tiles of B dV B^T, each at its input tile, padding dropped."""
+    n_img, channels, height, width = dx.shape
+    alpha = b.shape[0]
+    m = alpha - 2
+    for n in prange(n_img):  # overlapping tiles: each iteration owns the whole image dx[n]
+        acc = np.zeros((th * m + 2, tw * m + 2, channels), dx.dtype)  # padded, channels last
+        src = np.empty((alpha, alpha, channels), dx.dtype)
+        tmp = np.empty_like(src)
+        out = np.empty_like(src)
+        for ty in range(th):
+            for tx in range(tw):
+                _collect(dv, (n * th + ty) * tw + tx, src)
+                _sandwich(b, b, src, tmp, out)
+                acc[ty * m : ty * m + alpha, tx * m : tx * m + alpha, :] += out
+        for c in range(channels):
+            for iy in range(height):
+                for ix in range(width):
+                    dx[n, c, iy, ix] = acc[iy + ph, ix + pw, c]
+
+
+@kernel
+def _filter_transform(w, gm, u):
+    """u[a*alpha + b, g, c', k'] = (G w[g*K/G + k', c'] G^T)[a, b]; w is (G, K/G, C/G, 3, 3).
+    Serial: O(C K) work, a few ms for AlexNet's conv4, and one parallel kernel less to compile."""
+    groups, kg, cg = w.shape[0], w.shape[1], w.shape[2]
+    alpha = gm.shape[0]
+    src = np.empty((3, 3, kg), u.dtype)
+    tmp = np.empty((alpha, 3, kg), u.dtype)
+    out = np.empty((alpha, alpha, kg), u.dtype)
+    for gc in range(groups * cg):
+        g, c = gc // cg, gc % cg
+        for i in range(3):
+            for j in range(3):
+                for k in range(kg):
+                    src[i, j, k] = w[g, k, c, i, j]
+        _sandwich(gm, gm, src, tmp, out)
+        for e in range(alpha * alpha):
+            u[e, g, c, :] = out[e // alpha, e % alpha, :]
+
+
+@kernel
+def _filter_transform_t(du, gt, dw):
+    """dw[g, k', c', i, j] = (G^T dU G)[i, j] of du[:, g, c', k']; dw is (G, K/G, C/G, 3, 3)."""
+    e_count, groups, cg, kg = du.shape
+    alpha = gt.shape[1]
+    src = np.empty((alpha, alpha, kg), du.dtype)
+    tmp = np.empty((3, alpha, kg), du.dtype)
+    out = np.empty((3, 3, kg), du.dtype)
+    for gc in range(groups * cg):
+        g, c = gc // cg, gc % cg
+        for e in range(e_count):
+            src[e // alpha, e % alpha, :] = du[e, g, c, :]
+        _sandwich(gt, gt, src, tmp, out)
+        for i in range(3):
+            for j in range(3):
+                for k in range(kg):
+                    dw[g, k, c, i, j] = out[i, j, k]
+
+
+def _grid(x_shape, padding, m):
+    oh, ow, th, tw = tile_grid(x_shape[2], x_shape[3], padding, m)
+    return oh, ow, th, tw, x_shape[0] * th * tw
+
+
+def transformed_shape(x_shape, channels, padding, m, groups):
+    """(E, G, T, channels // G): the shape of V (channels C) or M and W (channels K)."""
+    return ((m + 2) ** 2, groups, _grid(x_shape, padding, m)[4], channels // groups)
+
+
+def filter_transform(w, groups, m, out=None):
+    """w (K, C/G, 3, 3) -> U (E, G, C/G, K/G) = G w G^T, same dtype."""
+    k, cg = w.shape[:2]
+    if out is None:
+        out = np.empty(((m + 2) ** 2, groups, cg, k // groups), dtype=w.dtype)
+    gm = matrices(m, w.dtype)[1]
+    _filter_transform(w.reshape(groups, k // groups, cg, 3, 3), gm, out)
+    return out
+
+
+def filter_transform_t(du, out):
+    """dU (E, G, C/G, K/G) -> ``out`` (K, C/G, 3, 3) = G^T dU G (filter_transform's adjoint)."""
+    e, groups, cg, kg = du.shape
+    gt = np.ascontiguousarray(matrices(int(round(e**0.5)) - 2, du.dtype)[1].T)
+    _filter_transform_t(du, gt, out.reshape(groups, kg, cg, 3, 3))
+    return out
+
+
+def input_transform(x, padding, m, groups, out=None):
+    """x (N, C, H, W) -> V (E, G, T, C/G) = B^T d B of every input tile d, same dtype."""
+    x = np.ascontiguousarray(x)
+    shape = transformed_shape(x.shape, x.shape[1], padding, m, groups)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    _, _, th, tw, _ = _grid(x.shape, padding, m)
+    _input_transform(x, matrices(m, x.dtype)[0], *padding, th, tw, out)
+    return out
+
+
+def input_transform_t(dv, padding, out):
+    """dV (E, G, T, C/G) -> ``out`` (N, C, H, W): every B dV B^T added at its input tile, padding
+    dropped (the adjoint of input_transform)."""
+    m = int(round(dv.shape[0] ** 0.5)) - 2
+    _, _, th, tw, _ = _grid(out.shape, padding, m)
+    b = np.ascontiguousarray(matrices(m, dv.dtype)[0].T)
+    _input_transform_t(dv, b, *padding, th, tw, out)
+    return out
+
+
+_NO_MASK = np.zeros((1, 1, 1), dtype=np.bool_)
+
+
+def output_transform(mm, bias, padding, out, relu=False, mask=None):
+    """M (E, G, T, K/G) -> ``out`` (N, K, OH, OW) = A^T M A + bias, cropped to the output.
+
+    ``relu`` applies max(., 0); ``mask`` (N, K, OH, OW) bool, if given, receives out > 0.
+    """
+    m = int(round(mm.shape[0] ** 0.5)) - 2
+    n, k, oh, ow = out.shape
+    th, tw = -(-oh // m), -(-ow // m)
+    at = matrices(m, out.dtype)[2]
+    keep = mask is not None
+    flat_mask = mask.reshape(n, k, -1) if keep else _NO_MASK
+    _output_transform(mm, at, bias, relu, keep, oh, ow, th, tw, out.reshape(n, k, -1), flat_mask)
+    return out
+
+
+def dy_transform(dy, groups, m, out, dbias, mask=None):
+    """dy (N, K, OH, OW) -> ``out`` W (E, G, T, K/G) = A dY A^T of every m x m output tile (zero
+    beyond the output; only where ``mask`` is True if given); dbias (K,) += the sum of dy."""
+    n, k, oh, ow = dy.shape
+    th, tw = -(-oh // m), -(-ow // m)
+    a = np.ascontiguousarray(matrices(m, dy.dtype)[2].T)
+    relu = mask is not None
+    part = np.empty((n * th, k), dtype=dy.dtype)
+    flat_mask = mask.reshape(n, k, -1) if relu else _NO_MASK
+    dy = np.ascontiguousarray(dy).reshape(n, k, -1)
+    _dy_transform(dy, flat_mask, relu, a, oh, ow, th, tw, out, part)
+    dbias += part.sum(axis=0)
+    return out
