@@ -250,3 +250,4 @@ WRONG = [  # (check, the wrong function(s), a piece of the diagnosis it must pri
     ("lrn_backward", lrn_by(power_beta=True), "-(beta+1)"),
     ("lrn_backward", lrn_by(forward_window=True), "differs when size is even"),
 ]
+WRONG += importlib.import_module(__name__ + "_winograd").WRONG  # notebook 3, kept apart

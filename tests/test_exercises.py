@@ -32,6 +32,7 @@ EXERCISE_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "exercises
 NOTEBOOKS = {  # notebook -> its solutions module
     "1_backward_passes.ipynb": "backward_passes",
     "2_convolution_pooling_lrn.ipynb": "convolution_pooling_lrn",
+    "3_winograd.ipynb": "winograd",
 }
 CELL_TIMEOUT = 120  # seconds per cell
 

@@ -10,6 +10,7 @@ from .conv import check_col2im, check_im2col
 from .dense import check_linear_backward, check_relu_backward, check_softmax_ce_backward
 from .dropout_sgd import check_dropout, check_sgd_step
 from .pool_lrn import check_lrn_backward, check_maxpool_backward
+from .winograd import check_winograd_1d, check_winograd_conv2d, check_winograd_tile
 
 __all__ = [
     "Result",
@@ -22,4 +23,7 @@ __all__ = [
     "check_col2im",
     "check_maxpool_backward",
     "check_lrn_backward",
+    "check_winograd_1d",
+    "check_winograd_tile",
+    "check_winograd_conv2d",
 ]

@@ -1,0 +1,60 @@
+"""The maths the Winograd checks compare against: the transform matrices of F(2, 3) and F(4, 3),
+direct correlation and one tile by the formula (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Lavin & Gray's F(2, 3) (points 0, 1, -1, infinity): (B^T, G, A^T).
+F2 = (
+    [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+    [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+    [[1, 1, 1, 0], [0, 1, -1, -1]],
+)
+#: F(4, 3) (points 0, 1, -1, 2, -2, infinity).
+F4 = (
+    [
+        [4, 0, -5, 0, 1, 0],
+        [0, -4, -4, 1, 1, 0],
+        [0, 4, -4, -1, 1, 0],
+        [0, -2, -1, 2, 1, 0],
+        [0, 2, -1, -2, 1, 0],
+        [0, 4, 0, -5, 0, 1],
+    ],
+    [
+        [1 / 4, 0, 0],
+        [-1 / 6, -1 / 6, -1 / 6],
+        [-1 / 6, 1 / 6, -1 / 6],
+        [1 / 24, 1 / 12, 1 / 6],
+        [1 / 24, -1 / 12, 1 / 6],
+        [0, 0, 1],
+    ],
+    [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+)
+NAMES_1D = ("d", "g", "BT", "G", "AT")
+NAMES_CONV = ("x", "w", "pad", "BT", "G", "AT")
+
+
+def transforms(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(B^T, G, A^T) of F(m, 3) for m = 2 or 4, as float64 arrays."""
+    return tuple(np.array(a, dtype=np.float64) for a in {2: F2, 4: F4}[m])
+
+
+def random_transforms(m: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random matrices of the shapes of F(m, 3)'s: they compute no correlation, only the formula."""
+    a = m + 2
+    return rng.standard_normal((a, a)), rng.standard_normal((a, 3)), rng.standard_normal((m, a))
+
+
+def correlate(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Valid cross-correlation of a 1-D or 2-D ``x`` with ``w`` (the definition, as loops)."""
+    if x.ndim == 1:
+        return np.array([x[i : i + len(w)] @ w for i in range(len(x) - len(w) + 1)])
+    kh, kw = w.shape
+    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    return np.array([[np.sum(x[i : i + kh, j : j + kw] * w) for j in range(ow)] for i in range(oh)])
+
+
+def tile(d, g, bt, gm, at):
+    """A^T [(G g G^T) * (B^T d B)] A for one alpha x alpha tile d and a 3x3 g."""
+    return at @ ((gm @ g @ gm.T) * (bt @ d @ bt.T)) @ at.T
