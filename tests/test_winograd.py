@@ -1,4 +1,5 @@
-"""Winograd F(m x m, 3 x 3) convolution: against direct loops, its NumPy reference and gradcheck."""
+"""Winograd F(m x m, r x r) convolution (3x3 and 5x5): against direct loops, its NumPy reference
+and gradcheck."""
 
 import numpy as np
 import pytest
@@ -7,15 +8,16 @@ from hypothesis import strategies as st
 
 from tinynet.gradcheck import check_layer
 from tinynet.kernels import winograd as wk
-from tinynet.kernels.winograd_reference import conv3x3_backward as ref_backward
-from tinynet.kernels.winograd_reference import conv3x3_forward as ref_forward
-from tinynet.kernels.winograd_reference import input_tiles, matrices
+from tinynet.kernels.winograd_reference import MATRICES, input_tiles, matrices
+from tinynet.kernels.winograd_reference import conv_backward as ref_backward
+from tinynet.kernels.winograd_reference import conv_forward as ref_forward
 from tinynet.layers import Conv2D, conv_winograd
 from tinynet.models import alexnet
 
 from .reference_conv import conv2d_direct, conv2d_direct_backward
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
+TILES = [(2, 3), (4, 3), (2, 5)]  # (m, r) of F(m x m, r x r)
 
 
 def rel(a, b):
@@ -24,22 +26,22 @@ def rel(a, b):
 
 @st.composite
 def geometries(draw):
-    groups = draw(st.integers(1, 3))
+    groups, r = draw(st.integers(1, 3)), draw(st.sampled_from([3, 5]))
     cin, cout = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
     ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    h, w = draw(st.integers(max(1, 3 - 2 * ph), 9)), draw(st.integers(max(1, 3 - 2 * pw), 9))
+    h, w = draw(st.integers(max(1, r - 2 * ph), 9)), draw(st.integers(max(1, r - 2 * pw), 9))
     return dict(
-        n=draw(st.integers(1, 3)), cin=cin, cout=cout, g=groups, p=(ph, pw), hw=(h, w),
+        n=draw(st.integers(1, 3)), cin=cin, cout=cout, g=groups, r=r, p=(ph, pw), hw=(h, w),
         chunk=draw(st.sampled_from([1, 2**26])), relu=draw(st.booleans()),
     )  # fmt: skip
 
 
-@settings(max_examples=20)
+@settings(max_examples=30)
 @given(geometries(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31))
 def test_winograd_conv_matches_direct_loops(geo, dtype, seed):
     rng = np.random.default_rng(seed)
     conv = Conv2D(
-        geo["cin"], geo["cout"], 3, 1, geo["p"], geo["g"], dtype=dtype, rng=rng,
+        geo["cin"], geo["cout"], geo["r"], 1, geo["p"], geo["g"], dtype=dtype, rng=rng,
         chunk_bytes=geo["chunk"], relu=geo["relu"], algorithm="winograd",
     )  # fmt: skip
     x = rng.standard_normal((geo["n"], geo["cin"], *geo["hw"])).astype(dtype)
@@ -62,66 +64,80 @@ def test_winograd_conv_matches_direct_loops(geo, dtype, seed):
     assert rel(conv.grads["bias"], rdb) < TOL[dtype]
 
 
-@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("m,r", TILES)
+def test_matrices_compute_1d_correlation_exactly(m, r, rng):
+    bt, g, at = matrices(m, r)
+    assert bt.shape == (m + r - 1,) * 2 and g.shape == (m + r - 1, r) and at.shape == (m, m + r - 1)
+    d, f = rng.standard_normal((100, m + r - 1)), rng.standard_normal((100, r))
+    y = np.einsum("ia,na->ni", at, (f @ g.T) * (d @ bt.T))
+    direct = np.stack([np.einsum("nj,nj->n", d[:, i : i + r], f) for i in range(m)], axis=1)
+    np.testing.assert_allclose(y, direct, rtol=0, atol=1e-13)
+    assert set(MATRICES) == set(TILES)
+
+
+@pytest.mark.parametrize("m,r", TILES)
 @pytest.mark.parametrize(
     "n,c,k,g,hw,p",
-    [(2, 4, 6, 2, (5, 7), (1, 1)), (1, 3, 2, 1, (6, 3), (0, 2)), (3, 6, 3, 3, (9, 4), (2, 0))],
+    [(2, 4, 6, 2, (5, 7), (1, 1)), (1, 3, 2, 1, (6, 3), (0, 2)), (3, 6, 3, 3, (9, 5), (2, 0))],
 )
-def test_kernels_match_numpy_reference(m, n, c, k, g, hw, p, rng):
+def test_kernels_match_numpy_reference(m, r, n, c, k, g, hw, p, rng):
     x = rng.standard_normal((n, c, *hw))
-    w = rng.standard_normal((k, c // g, 3, 3))
+    w = rng.standard_normal((k, c // g, r, r))
     b = rng.standard_normal(k)
-    bt = matrices(m)[0]
-    v = wk.input_transform(x, p, m, g)
-    v_ref = np.einsum("ai,nctxij,bj->abntxc", bt, input_tiles(x, p, m), bt)  # layout (E, T, C)
+    bt = matrices(m, r)[0]
+    v = wk.input_transform(x, p, m, r, g)
+    v_ref = np.einsum("ai,nctxij,bj->abntxc", bt, input_tiles(x, p, m, r), bt)  # (E, T, C)
     v_ref = v_ref.reshape(v.shape[0], v.shape[2], g, c // g).transpose(0, 2, 1, 3)
     np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-12)
     u = wk.filter_transform(w, g, m)
     y_ref = ref_forward(x, w, b, p, g, m)
     y = np.empty_like(y_ref)
-    wk.output_transform(np.matmul(v, u), b, p, y)
+    wk.output_transform(np.matmul(v, u), b, r, y)
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
     dy = rng.standard_normal(y.shape)
     rdx, rdw, rdb = ref_backward(x, w, dy, p, g, m)
-    wt, db = np.empty(wk.transformed_shape(x.shape, k, p, m, g)), np.zeros(k)
-    wk.dy_transform(dy, g, m, wt, db)
-    dw = wk.filter_transform_t(np.matmul(v.transpose(0, 1, 3, 2), wt), np.empty_like(w))
-    dx = wk.input_transform_t(np.matmul(wt, u.transpose(0, 1, 3, 2)), p, np.empty_like(x))
+    wt, db = np.empty(wk.transformed_shape(x.shape, k, p, m, r, g)), np.zeros(k)
+    wk.dy_transform(dy, g, m, r, wt, db)
+    dw = wk.filter_transform_t(np.matmul(wt.transpose(0, 1, 3, 2), v), np.empty_like(w))
+    dx = wk.input_transform_t(np.matmul(wt, u.transpose(0, 1, 3, 2)), p, r, np.empty_like(x))
     for got, want in ((dx, rdx), (dw, rdw), (db, rdb)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("m", [2, 4])
-def test_both_tile_sizes_through_the_layer(m, monkeypatch, rng):
-    monkeypatch.setattr(conv_winograd, "TILE", m)
-    conv = Conv2D(4, 6, 3, padding=1, groups=2, dtype=np.float64, rng=rng, chunk_bytes=1)
+@pytest.mark.parametrize("m,r", TILES)
+def test_every_tile_size_through_the_layer(m, r, monkeypatch, rng):
+    monkeypatch.setitem(conv_winograd.TILES, r, m)
+    p = (r // 2, r // 2)
+    conv = Conv2D(4, 6, r, padding=p, groups=2, dtype=np.float64, rng=rng, chunk_bytes=1)
     conv.algorithm = "winograd"
     x = rng.standard_normal((3, 4, 7, 9))
     w, b = conv.params["weight"], conv.params["bias"]
     np.testing.assert_allclose(
-        conv.forward(x), conv2d_direct(x, w, b, (1, 1), (1, 1), 2), rtol=1e-12, atol=1e-12
+        conv.forward(x), conv2d_direct(x, w, b, (1, 1), p, 2), rtol=1e-12, atol=1e-12
     )
     dy = rng.standard_normal((3, 6, 7, 9))
     dx = conv.backward(dy)
-    rdx, rdw, rdb = conv2d_direct_backward(x, w, dy, (1, 1), (1, 1), 2)
+    rdx, rdw, rdb = conv2d_direct_backward(x, w, dy, (1, 1), p, 2)
     for got, want in ((dx, rdx), (conv.grads["weight"], rdw), (conv.grads["bias"], rdb)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-def test_numpy_reference_matches_direct_loops(rng):
-    x, w, b = rng.standard_normal((2, 4, 7, 5)), rng.standard_normal((6, 2, 3, 3)), np.ones(6)
-    dy = rng.standard_normal((2, 6, 7, 5))
-    direct = conv2d_direct_backward(x, w, dy, (1, 1), (1, 1), 2)
-    for m in (2, 4):
-        y = ref_forward(x, w, b, (1, 1), 2, m)
-        np.testing.assert_allclose(y, conv2d_direct(x, w, b, (1, 1), (1, 1), 2), atol=1e-12)
-        for got, want in zip(ref_backward(x, w, dy, (1, 1), 2, m), direct):
-            np.testing.assert_allclose(got, want, atol=1e-12)
+@pytest.mark.parametrize("m,r", TILES)
+def test_numpy_reference_matches_direct_loops(m, r, rng):
+    x, w, b = rng.standard_normal((2, 4, 7, 5)), rng.standard_normal((6, 2, r, r)), np.ones(6)
+    p = (r // 2, r // 2 - 1)
+    y = ref_forward(x, w, b, p, 2, m)
+    np.testing.assert_allclose(y, conv2d_direct(x, w, b, (1, 1), p, 2), atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    direct = conv2d_direct_backward(x, w, dy, (1, 1), p, 2)
+    for got, want in zip(ref_backward(x, w, dy, p, 2, m), direct):
+        np.testing.assert_allclose(got, want, atol=1e-12)
 
 
+@pytest.mark.parametrize("r,p", [(3, (1, 2)), (5, (2, 1))])
 @pytest.mark.parametrize("relu", [False, True])
-def test_gradcheck(relu, rng):
-    conv = Conv2D(4, 6, 3, padding=(1, 2), groups=2, dtype=np.float64, rng=rng, relu=relu)
+def test_gradcheck(r, p, relu, rng):
+    conv = Conv2D(4, 6, r, padding=p, groups=2, dtype=np.float64, rng=rng, relu=relu)
     conv.algorithm = "winograd"
     x = rng.standard_normal((2, 4, 5, 6))
     errors = check_layer(conv, x, max_checks=60)
@@ -130,7 +146,7 @@ def test_gradcheck(relu, rng):
 
 @pytest.mark.parametrize("groups", [1, 2])
 def test_auto_picks_winograd_for_conv3_to_conv5_only(groups):
-    model = alexnet(groups=groups, width=0.25)
+    model = alexnet(groups=groups, width=0.25)  # conv2: 24 or 12 channels per group
     sides = {"conv1": 55, "conv2": 27, "conv3": 13, "conv4": 13, "conv5": 13}
     assert all(model[name].algorithm == "auto" for name in sides)
     for batch in (8, 64, 128):
@@ -143,12 +159,28 @@ def test_auto_picks_winograd_for_conv3_to_conv5_only(groups):
     assert not model["conv3"].uses_winograd(128, 3, 3)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_auto_picks_winograd_for_conv2_of_the_single_tower_net_only(groups):
+    conv2 = Conv2D(96, 256, 5, padding=2, groups=groups)  # full width: 96 or 48 per group
+    assert [conv2.uses_winograd(n, 27, 27) for n in (8, 64, 128)] == [groups == 1] * 3
+    assert not conv2.uses_winograd(1, 27, 27)
+    narrow = alexnet(groups=1, width=0.25)["conv2"]  # 24 channels per group: im2col
+    assert narrow.kernel_size == (5, 5) and not narrow.uses_winograd(128, 27, 27)
+
+
 def test_bad_geometry_or_name_is_a_clear_error():
-    msg = r"Conv2D\(256, 384\): algorithm='winograd' needs a 3x3 kernel with stride 1, got 5x5 s"
+    msg = (
+        r"Conv2D\(256, 384\): algorithm='winograd' needs a 3x3 or 5x5 kernel with stride 1, got 7x7"
+    )
     with pytest.raises(ValueError, match=msg):
-        Conv2D(256, 384, 5, padding=2, algorithm="winograd")
+        Conv2D(256, 384, 7, padding=3, algorithm="winograd")
     with pytest.raises(ValueError, match="got 3x3 stride 2"):
         Conv2D(2, 2, 3, stride=2, algorithm="winograd")
+    with pytest.raises(ValueError, match="got 5x5 stride 2"):
+        Conv2D(2, 2, 5, stride=2, algorithm="winograd")
+    with pytest.raises(ValueError, match="got 3x5 stride 1"):
+        Conv2D(2, 2, (3, 5), algorithm="winograd")
+    assert Conv2D(2, 2, 5, padding=2, algorithm="winograd").algorithm == "winograd"
     with pytest.raises(ValueError, match="algorithm must be one of"):
         Conv2D(2, 2, 3, algorithm="fft")
     assert "algorithm='winograd'" in repr(Conv2D(2, 2, 3, algorithm="winograd"))

@@ -1,19 +1,20 @@
-"""Winograd F(m x m, 3 x 3) transforms for stride-1 3x3 convolutions (see winograd_reference.py).
+"""Winograd F(m x m, r x r) transforms for stride-1 3x3 and 5x5 convolutions (winograd_reference).
 
 The maths is in ``winograd_reference``; these kernels lay the data out for the GEMMs. With
-alpha = m + 2, E = alpha^2 transform elements, T = N * tH * tW tiles (image-major, then tile
+alpha = m + r - 1, E = alpha^2 transform elements, T = N * tH * tW tiles (image-major, then tile
 rows, then tile columns) and G groups:
 
-    V, dV (E, G, T, C/G)    transformed input tiles        U, dU (E, G, C/G, K/G)   filters
-    M, W  (E, G, T, K/G)    products / transformed dL/dy
+    V, dV (E, G, T, C/G)    transformed input tiles        U (E, G, C/G, K/G)       filters
+    M, W  (E, G, T, K/G)    products / transformed dL/dy   dU^T (E, G, K/G, C/G)    dL/dU
 
-so forward is ``M = V @ U``, and backward ``dU = V^T @ W`` and ``dV = W @ U^T``: each one
+so forward is ``M = V @ U``, and backward ``dU^T = W^T @ V`` and ``dV = W @ U^T``: each one
 ``np.matmul`` over a stack of E * G GEMMs, tiles as the long axis.
 The transforms run with channels innermost (contiguous in all of these arrays), so the small
 transform matrices (passed in, float32 or float64 like the data; zero entries skipped) become
 vector multiply-adds; NCHW images are read and written a row at a time through a small
 channels-last buffer. The parallel kernels split the work by image or by (image, tile row), so
-no two iterations write the same element.
+no two iterations write the same element. Every kernel takes the tile side m or reads it (and
+the filter side r) from the shapes of the matrices passed in: G is (alpha, r), A^T (m, alpha).
 """
 
 from __future__ import annotations
@@ -78,14 +79,13 @@ def _collect(v, t, src):
 
 
 @parallel_kernel
-def _input_transform(x, bt, ph, pw, th, tw, v):
+def _input_transform(x, bt, m, ph, pw, th, tw, v):
     """v[a*alpha + b, g, t, c'] = (B^T d B)[a, b], d: tile t's input tile, channel g*C/G + c'."""
     n_img, channels = x.shape[0], x.shape[1]
     alpha = bt.shape[0]
-    m = alpha - 2
     for it in prange(n_img * th):  # each iteration writes the tiles of one row of one image
         n, ty = it // th, it % th
-        rows = np.empty((alpha, tw * m + 2, channels), x.dtype)
+        rows = np.empty((alpha, (tw - 1) * m + alpha, channels), x.dtype)
         _image_rows(x, n, ty * m, ph, pw, rows)
         d = np.empty((alpha, alpha, channels), x.dtype)
         tmp = np.empty_like(d)
@@ -153,13 +153,12 @@ def _dy_transform(dy, mask, relu, a, oh, ow, th, tw, w, dbias):
 
 
 @parallel_kernel
-def _input_transform_t(dv, b, ph, pw, th, tw, dx):
+def _input_transform_t(dv, b, m, ph, pw, th, tw, dx):
     """dx[n] = the sum over tiles of B dV B^T, each at its input tile, padding dropped."""
     n_img, channels, height, width = dx.shape
     alpha = b.shape[0]
-    m = alpha - 2
     for n in prange(n_img):  # overlapping tiles: each iteration owns the whole image dx[n]
-        acc = np.zeros((th * m + 2, tw * m + 2, channels), dx.dtype)  # padded, channels last
+        acc = np.zeros(((th - 1) * m + alpha, (tw - 1) * m + alpha, channels), dx.dtype)  # padded
         src = np.empty((alpha, alpha, channels), dx.dtype)
         tmp = np.empty_like(src)
         out = np.empty_like(src)
@@ -176,17 +175,17 @@ def _input_transform_t(dv, b, ph, pw, th, tw, dx):
 
 @kernel
 def _filter_transform(w, gm, u):
-    """u[a*alpha + b, g, c', k'] = (G w[g*K/G + k', c'] G^T)[a, b]; w is (G, K/G, C/G, 3, 3).
+    """u[a*alpha + b, g, c', k'] = (G w[g*K/G + k', c'] G^T)[a, b]; w is (G, K/G, C/G, r, r).
     Serial: O(C K) work, a few ms for AlexNet's conv4, and one parallel kernel less to compile."""
     groups, kg, cg = w.shape[0], w.shape[1], w.shape[2]
-    alpha = gm.shape[0]
-    src = np.empty((3, 3, kg), u.dtype)
-    tmp = np.empty((alpha, 3, kg), u.dtype)
+    alpha, r = gm.shape
+    src = np.empty((r, r, kg), u.dtype)
+    tmp = np.empty((alpha, r, kg), u.dtype)
     out = np.empty((alpha, alpha, kg), u.dtype)
     for gc in range(groups * cg):
         g, c = gc // cg, gc % cg
-        for i in range(3):
-            for j in range(3):
+        for i in range(r):
+            for j in range(r):
                 for k in range(kg):
                     src[i, j, k] = w[g, k, c, i, j]
         _sandwich(gm, gm, src, tmp, out)
@@ -196,96 +195,102 @@ def _filter_transform(w, gm, u):
 
 @kernel
 def _filter_transform_t(du, gt, dw):
-    """dw[g, k', c', i, j] = (G^T dU G)[i, j] of du[:, g, c', k']; dw is (G, K/G, C/G, 3, 3)."""
-    e_count, groups, cg, kg = du.shape
-    alpha = gt.shape[1]
+    """dw[g, k', c', i, j] = (G^T dU G)[i, j] of du[:, g, k', c']; dw is (G, K/G, C/G, r, r)."""
+    e_count, groups, kg, cg = du.shape
+    r, alpha = gt.shape
     src = np.empty((alpha, alpha, kg), du.dtype)
-    tmp = np.empty((3, alpha, kg), du.dtype)
-    out = np.empty((3, 3, kg), du.dtype)
+    tmp = np.empty((r, alpha, kg), du.dtype)
+    out = np.empty((r, r, kg), du.dtype)
     for gc in range(groups * cg):
         g, c = gc // cg, gc % cg
         for e in range(e_count):
-            src[e // alpha, e % alpha, :] = du[e, g, c, :]
+            for k in range(kg):
+                src[e // alpha, e % alpha, k] = du[e, g, k, c]
         _sandwich(gt, gt, src, tmp, out)
-        for i in range(3):
-            for j in range(3):
+        for i in range(r):
+            for j in range(r):
                 for k in range(kg):
                     dw[g, k, c, i, j] = out[i, j, k]
 
 
-def _grid(x_shape, padding, m):
-    oh, ow, th, tw = tile_grid(x_shape[2], x_shape[3], padding, m)
+def _grid(x_shape, padding, m, r):
+    oh, ow, th, tw = tile_grid(x_shape[2], x_shape[3], padding, m, r)
     return oh, ow, th, tw, x_shape[0] * th * tw
 
 
-def transformed_shape(x_shape, channels, padding, m, groups):
+def _m_r(e, r):
+    """(m, r) of F(m x m, r x r) from E = alpha^2 transform elements and the filter side r."""
+    return int(round(e**0.5)) - r + 1, r
+
+
+def transformed_shape(x_shape, channels, padding, m, r, groups):
     """(E, G, T, channels // G): the shape of V (channels C) or M and W (channels K)."""
-    return ((m + 2) ** 2, groups, _grid(x_shape, padding, m)[4], channels // groups)
+    return ((m + r - 1) ** 2, groups, _grid(x_shape, padding, m, r)[4], channels // groups)
 
 
 def filter_transform(w, groups, m, out=None):
-    """w (K, C/G, 3, 3) -> U (E, G, C/G, K/G) = G w G^T, same dtype."""
-    k, cg = w.shape[:2]
+    """w (K, C/G, r, r) -> U (E, G, C/G, K/G) = G w G^T, same dtype."""
+    k, cg, r = w.shape[0], w.shape[1], w.shape[3]
     if out is None:
-        out = np.empty(((m + 2) ** 2, groups, cg, k // groups), dtype=w.dtype)
-    gm = matrices(m, w.dtype)[1]
-    _filter_transform(w.reshape(groups, k // groups, cg, 3, 3), gm, out)
+        out = np.empty(((m + r - 1) ** 2, groups, cg, k // groups), dtype=w.dtype)
+    gm = matrices(m, r, w.dtype)[1]
+    _filter_transform(w.reshape(groups, k // groups, cg, r, r), gm, out)
     return out
 
 
 def filter_transform_t(du, out):
-    """dU (E, G, C/G, K/G) -> ``out`` (K, C/G, 3, 3) = G^T dU G (filter_transform's adjoint)."""
-    e, groups, cg, kg = du.shape
-    gt = np.ascontiguousarray(matrices(int(round(e**0.5)) - 2, du.dtype)[1].T)
-    _filter_transform_t(du, gt, out.reshape(groups, kg, cg, 3, 3))
+    """dU^T (E, G, K/G, C/G) -> ``out`` (K, C/G, r, r) = G^T dU G (filter_transform's adjoint)."""
+    e, groups, kg, cg = du.shape
+    r = out.shape[3]
+    gt = np.ascontiguousarray(matrices(*_m_r(e, r), du.dtype)[1].T)
+    _filter_transform_t(du, gt, out.reshape(groups, kg, cg, r, r))
     return out
 
 
-def input_transform(x, padding, m, groups, out=None):
+def input_transform(x, padding, m, r, groups, out=None):
     """x (N, C, H, W) -> V (E, G, T, C/G) = B^T d B of every input tile d, same dtype."""
     x = np.ascontiguousarray(x)
-    shape = transformed_shape(x.shape, x.shape[1], padding, m, groups)
+    shape = transformed_shape(x.shape, x.shape[1], padding, m, r, groups)
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
-    _, _, th, tw, _ = _grid(x.shape, padding, m)
-    _input_transform(x, matrices(m, x.dtype)[0], *padding, th, tw, out)
+    _, _, th, tw, _ = _grid(x.shape, padding, m, r)
+    _input_transform(x, matrices(m, r, x.dtype)[0], m, *padding, th, tw, out)
     return out
 
 
-def input_transform_t(dv, padding, out):
+def input_transform_t(dv, padding, r, out):
     """dV (E, G, T, C/G) -> ``out`` (N, C, H, W): every B dV B^T added at its input tile, padding
-    dropped (the adjoint of input_transform)."""
-    m = int(round(dv.shape[0] ** 0.5)) - 2
-    _, _, th, tw, _ = _grid(out.shape, padding, m)
-    b = np.ascontiguousarray(matrices(m, dv.dtype)[0].T)
-    _input_transform_t(dv, b, *padding, th, tw, out)
+    dropped (the adjoint of input_transform); r: the filter side."""
+    m, r = _m_r(dv.shape[0], r)
+    _, _, th, tw, _ = _grid(out.shape, padding, m, r)
+    b = np.ascontiguousarray(matrices(m, r, dv.dtype)[0].T)
+    _input_transform_t(dv, b, m, *padding, th, tw, out)
     return out
 
 
 _NO_MASK = np.zeros((1, 1, 1), dtype=np.bool_)
 
 
-def output_transform(mm, bias, padding, out, relu=False, mask=None):
-    """M (E, G, T, K/G) -> ``out`` (N, K, OH, OW) = A^T M A + bias, cropped to the output.
-
-    ``relu`` applies max(., 0); ``mask`` (N, K, OH, OW) bool, if given, receives out > 0.
-    """
-    m = int(round(mm.shape[0] ** 0.5)) - 2
+def output_transform(mm, bias, r, out, relu=False, mask=None):
+    """M (E, G, T, K/G) -> ``out`` (N, K, OH, OW) = A^T M A + bias, cropped to the output; r: the
+    filter side. ``relu`` applies max(., 0); ``mask`` (N, K, OH, OW) bool, if given, receives
+    out > 0."""
+    m, r = _m_r(mm.shape[0], r)
     n, k, oh, ow = out.shape
     th, tw = -(-oh // m), -(-ow // m)
-    at = matrices(m, out.dtype)[2]
+    at = matrices(m, r, out.dtype)[2]
     keep = mask is not None
     flat_mask = mask.reshape(n, k, -1) if keep else _NO_MASK
     _output_transform(mm, at, bias, relu, keep, oh, ow, th, tw, out.reshape(n, k, -1), flat_mask)
     return out
 
 
-def dy_transform(dy, groups, m, out, dbias, mask=None):
+def dy_transform(dy, groups, m, r, out, dbias, mask=None):
     """dy (N, K, OH, OW) -> ``out`` W (E, G, T, K/G) = A dY A^T of every m x m output tile (zero
     beyond the output; only where ``mask`` is True if given); dbias (K,) += the sum of dy."""
     n, k, oh, ow = dy.shape
     th, tw = -(-oh // m), -(-ow // m)
-    a = np.ascontiguousarray(matrices(m, dy.dtype)[2].T)
+    a = np.ascontiguousarray(matrices(m, r, dy.dtype)[2].T)
     relu = mask is not None
     part = np.empty((n * th, k), dtype=dy.dtype)
     flat_mask = mask.reshape(n, k, -1) if relu else _NO_MASK

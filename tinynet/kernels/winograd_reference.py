@@ -1,41 +1,50 @@
-"""Winograd minimal filtering F(m x m, 3 x 3) in plain NumPy: the readable version of winograd.py.
+"""Winograd minimal filtering F(m x m, r x r) in plain NumPy: the readable version of winograd.py.
 
-A stride-1 3x3 convolution computes each m x m block ("tile") of the output from an
-alpha x alpha block of the padded input (alpha = m + 2), with alpha^2 multiplications per input
-and output channel pair instead of 9 m^2 (Lavin & Gray, "Fast Algorithms for Convolutional
-Neural Networks", 2016):
+A stride-1 r x r convolution computes each m x m block ("tile") of the output from an
+alpha x alpha block of the padded input (alpha = m + r - 1), with alpha^2 multiplications per
+input and output channel pair instead of r^2 m^2 (Lavin & Gray, "Fast Algorithms for
+Convolutional Neural Networks", 2016):
 
     Y_tile = A^T [ sum_c (G g_kc G^T) * (B^T d_c B) ] A          (* is elementwise)
 
-Input tiles start every m pixels and overlap by 2. The output is rounded up to whole tiles;
+Input tiles start every m pixels and overlap by r - 1. The output is rounded up to whole tiles;
 the extra rows and columns read zeros beyond the padding and are cropped away. Backward is the
 transpose of every step: with W = A dY_tile A^T,
 
     dg = G^T [ sum_tiles W * (B^T d B) ] G,    dd_tile = B [ sum_k (G g G^T) * W ] B^T,
 
 and the overlapping dd tiles are added into dx.
+
+The matrices come from Cook-Toom (the transpose of Toom-Cook polynomial multiplication) at the
+points 0, 1, -1, 2, -2 (and infinity for alpha = 6): G evaluates the filter polynomial (alpha x r
+Vandermonde rows), A^T the output one (m x alpha, the transposed Vandermonde), and B^T is the
+transposed inverse of the alpha x alpha Vandermonde matrix, rows scaled (4, -6, -6, 24, 24, 1)
+to integers with G's rows scaled by the inverse. B^T depends on the points only, so F(4x4, 3x3)
+and F(2x2, 5x5) share it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: (B^T, G, A^T) for F(2x2, 3x3) and F(4x4, 3x3) (Lavin & Gray's interpolation points).
+_BT6 = [
+    [4, 0, -5, 0, 1, 0],
+    [0, -4, -4, 1, 1, 0],
+    [0, 4, -4, -1, 1, 0],
+    [0, -2, -1, 2, 1, 0],
+    [0, 2, -1, -2, 1, 0],
+    [0, 4, 0, -5, 0, 1],
+]
+
+#: (B^T (alpha, alpha), G (alpha, r), A^T (m, alpha)) of F(m x m, r x r), keyed by (m, r).
 MATRICES = {
-    2: (
+    (2, 3): (
         [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
         [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
         [[1, 1, 1, 0], [0, 1, -1, -1]],
     ),
-    4: (
-        [
-            [4, 0, -5, 0, 1, 0],
-            [0, -4, -4, 1, 1, 0],
-            [0, 4, -4, -1, 1, 0],
-            [0, -2, -1, 2, 1, 0],
-            [0, 2, -1, -2, 1, 0],
-            [0, 4, 0, -5, 0, 1],
-        ],
+    (4, 3): (
+        _BT6,
         [
             [1 / 4, 0, 0],
             [-1 / 6, -1 / 6, -1 / 6],
@@ -46,31 +55,44 @@ MATRICES = {
         ],
         [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
     ),
+    (2, 5): (
+        _BT6,
+        [
+            [1 / 4, 0, 0, 0, 0],
+            [-1 / 6, -1 / 6, -1 / 6, -1 / 6, -1 / 6],
+            [-1 / 6, 1 / 6, -1 / 6, 1 / 6, -1 / 6],
+            [1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3],
+            [1 / 24, -1 / 12, 1 / 6, -1 / 3, 2 / 3],
+            [0, 0, 0, 0, 1],
+        ],
+        [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 1]],
+    ),
 }
 
 
-def matrices(m, dtype=np.float64):
-    """(B^T (alpha, alpha), G (alpha, 3), A^T (m, alpha)) of F(m x m, 3 x 3) in ``dtype``."""
-    return tuple(np.array(mat, dtype=dtype) for mat in MATRICES[m])
+def matrices(m, r, dtype=np.float64):
+    """(B^T (alpha, alpha), G (alpha, r), A^T (m, alpha)) of F(m x m, r x r) in ``dtype``."""
+    return tuple(np.array(mat, dtype=dtype) for mat in MATRICES[m, r])
 
 
-def tile_grid(h, w, padding, m):
-    """(OH, OW, tiles down, tiles across) of a 3x3 stride-1 convolution of an h x w image."""
-    oh, ow = h + 2 * padding[0] - 2, w + 2 * padding[1] - 2
+def tile_grid(h, w, padding, m, r):
+    """(OH, OW, tiles down, tiles across) of an r x r stride-1 convolution of an h x w image."""
+    oh, ow = h + 2 * padding[0] - (r - 1), w + 2 * padding[1] - (r - 1)
     return oh, ow, -(-oh // m), -(-ow // m)
 
 
-def input_tiles(x, padding, m):
+def input_tiles(x, padding, m, r):
     """x (N, C, H, W) -> (N, C, tH, tW, alpha, alpha): the overlapping input tile of each tile."""
     n, c, h, w = x.shape
-    oh, ow, th, tw = tile_grid(h, w, padding, m)
+    oh, ow, th, tw = tile_grid(h, w, padding, m, r)
     ph, pw = padding
-    xp = np.zeros((n, c, th * m + 2, tw * m + 2), dtype=x.dtype)
-    xp[:, :, ph : ph + h, pw : pw + w] = x  # th * m + 2 >= h + 2 * ph: the whole padded image
-    d = np.empty((n, c, th, tw, m + 2, m + 2), dtype=x.dtype)
+    alpha = m + r - 1
+    xp = np.zeros((n, c, th * m + r - 1, tw * m + r - 1), dtype=x.dtype)
+    xp[:, :, ph : ph + h, pw : pw + w] = x  # th * m + r - 1 >= h + 2 * ph: the padded image
+    d = np.empty((n, c, th, tw, alpha, alpha), dtype=x.dtype)
     for ty in range(th):
         for tx in range(tw):
-            d[:, :, ty, tx] = xp[:, :, ty * m : ty * m + m + 2, tx * m : tx * m + m + 2]
+            d[:, :, ty, tx] = xp[:, :, ty * m : ty * m + alpha, tx * m : tx * m + alpha]
     return d
 
 
@@ -79,41 +101,43 @@ def _grouped(a, groups):
     return a.reshape(a.shape[0], groups, a.shape[1] // groups, *a.shape[2:])
 
 
-def conv3x3_forward(x, w, b, padding, groups=1, m=2):
-    """y (N, K, OH, OW) = conv(x, w) + b; x (N, C, H, W), w (K, C/groups, 3, 3), b (K,)."""
-    bt, g, at = matrices(m, x.dtype)
+def conv_forward(x, w, b, padding, groups=1, m=2):
+    """y (N, K, OH, OW) = conv(x, w) + b; x (N, C, H, W), w (K, C/groups, r, r), b (K,)."""
+    r = w.shape[-1]
+    bt, g, at = matrices(m, r, x.dtype)
     n, c, h, wd = x.shape
     k = w.shape[0]
-    oh, ow, th, tw = tile_grid(h, wd, padding, m)
-    v = np.einsum("ai,nctxij,bj->nctxab", bt, input_tiles(x, padding, m), bt)
+    oh, ow, th, tw = tile_grid(h, wd, padding, m, r)
+    v = np.einsum("ai,nctxij,bj->nctxab", bt, input_tiles(x, padding, m, r), bt)
     u = np.einsum("ai,kcij,bj->kcab", g, w, g)
     vg, ug = _grouped(v, groups), u.reshape(groups, k // groups, *u.shape[1:])
-    mm = np.einsum("gkcab,ngctxab->ngktxab", ug, vg).reshape(n, k, th, tw, m + 2, m + 2)
+    mm = np.einsum("gkcab,ngctxab->ngktxab", ug, vg).reshape(n, k, th, tw, *v.shape[-2:])
     y = np.einsum("ia,nktxab,jb->nktixj", at, mm, at).reshape(n, k, th * m, tw * m)
     return y[:, :, :oh, :ow] + b[None, :, None, None]
 
 
-def conv3x3_backward(x, w, dy, padding, groups=1, m=2):
-    """(dx (N, C, H, W), dw (K, C/groups, 3, 3), db (K,)) of ``conv3x3_forward`` for dL/dy dy."""
-    bt, g, at = matrices(m, x.dtype)
+def conv_backward(x, w, dy, padding, groups=1, m=2):
+    """(dx (N, C, H, W), dw (K, C/groups, r, r), db (K,)) of ``conv_forward`` for dL/dy dy."""
+    r = w.shape[-1]
+    bt, g, at = matrices(m, r, x.dtype)
     n, c, h, wd = x.shape
-    k = w.shape[0]
-    oh, ow, th, tw = tile_grid(h, wd, padding, m)
+    k, alpha = w.shape[0], m + r - 1
+    oh, ow, th, tw = tile_grid(h, wd, padding, m, r)
     dyp = np.zeros((n, k, th * m, tw * m), dtype=dy.dtype)
     dyp[:, :, :oh, :ow] = dy
     dyt = dyp.reshape(n, k, th, m, tw, m).transpose(0, 1, 2, 4, 3, 5)  # (N, K, tH, tW, m, m)
     wt = np.einsum("ia,nktxij,jb->nktxab", at, dyt, at)  # A dY A^T
-    v = np.einsum("ai,nctxij,bj->nctxab", bt, input_tiles(x, padding, m), bt)
+    v = np.einsum("ai,nctxij,bj->nctxab", bt, input_tiles(x, padding, m, r), bt)
     du = np.einsum("ngktxab,ngctxab->gkcab", _grouped(wt, groups), _grouped(v, groups))
     dw = np.einsum("ai,gkcab,bj->gkcij", g, du, g).reshape(w.shape)
     u = np.einsum("ai,kcij,bj->kcab", g, w, g)
     u = u.reshape(groups, k // groups, *u.shape[1:])
     dv = np.einsum("gkcab,ngktxab->ngctxab", u, _grouped(wt, groups)).reshape(v.shape)
     dd = np.einsum("ai,nctxab,bj->nctxij", bt, dv, bt)  # B dV B^T
-    dxp = np.zeros((n, c, th * m + 2, tw * m + 2), dtype=x.dtype)
+    dxp = np.zeros((n, c, th * m + r - 1, tw * m + r - 1), dtype=x.dtype)
     for ty in range(th):
         for tx in range(tw):
-            dxp[:, :, ty * m : ty * m + m + 2, tx * m : tx * m + m + 2] += dd[:, :, ty, tx]
+            dxp[:, :, ty * m : ty * m + alpha, tx * m : tx * m + alpha] += dd[:, :, ty, tx]
     ph, pw = padding
     dx = dxp[:, :, ph : ph + h, pw : pw + wd]
     return dx, dw, dy.sum(axis=(0, 2, 3))

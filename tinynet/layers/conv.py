@@ -1,4 +1,4 @@
-"""2-D convolution as im2col + one BLAS GEMM per chunk of images, with groups; Winograd for 3x3."""
+"""2-D convolution: im2col + one BLAS GEMM per chunk of images, with groups; Winograd 3x3, 5x5."""
 
 from __future__ import annotations
 
@@ -43,12 +43,14 @@ class Conv2D(Layer):
     chunk is one GEMM per group (``np.matmul`` over a stack of groups, no Python loop).
     Backward recomputes the columns instead of keeping them, which bounds memory.
 
-    ``algorithm``: ``"im2col"`` (the above), ``"winograd"`` (F(4x4, 3x3) minimal filtering in
-    ``conv_winograd``: 36 instead of 144 multiplications per 4x4 output tile, float32 error about
-    1e-5 relative instead of 1e-6; a 3x3 kernel with stride 1 only, else a ValueError) or
-    ``"auto"`` (the default): Winograd for a 3x3 stride-1 convolution whose output is at least
-    4x4 and has at least 1024 pixels over the batch (AlexNet's conv3-5 from batch 7 up; see
-    ``conv_winograd.auto_chooses``), else im2col.
+    ``algorithm``: ``"im2col"`` (the above), ``"winograd"`` (minimal filtering in
+    ``conv_winograd``: F(4x4, 3x3), 36 instead of 144 multiplications per 4x4 output tile, or
+    F(2x2, 5x5), 36 instead of 100 per 2x2 tile; float32 error about 1e-5 relative instead of
+    1e-6; a 3x3 or 5x5 kernel with stride 1 only, else a ValueError) or ``"auto"`` (the
+    default): Winograd for a stride-1 convolution whose output is at least 4x4 and has at least
+    1024 pixels over the batch, with a 3x3 kernel, or a 5x5 one with at least 64 input channels
+    per group (AlexNet's conv3-5 from batch 7 up, and conv2 of the single-tower net but not of
+    the paper's two-group one; see ``conv_winograd.auto_chooses``), else im2col.
     Under ``no_grad()`` (and so ``evaluating()``) forward keeps nothing for backward (no input,
     no mask); backward releases what forward kept.
     """
@@ -119,7 +121,8 @@ class Conv2D(Layer):
     def uses_winograd(self, n, oh, ow) -> bool:
         """Whether forward and backward take the Winograd path for n images, (oh, ow) output."""
         if self.algorithm == "auto":
-            return conv_winograd.auto_chooses(self.kernel_size, self.stride, n, oh, ow)
+            per_group = self.in_channels // self.groups
+            return conv_winograd.auto_chooses(self.kernel_size, self.stride, n, oh, ow, per_group)
         return self.algorithm == "winograd"
 
     def _chunk(self, n, oh, ow):

@@ -1,7 +1,7 @@
-"""Conv2D's Winograd path: F(m x m, 3 x 3) forward and backward for 3x3 stride-1 convolutions.
+"""Conv2D's Winograd path: F(m x m, r x r) forward and backward for 3x3 and 5x5 stride-1 convs.
 
 Per chunk of images: forward is input transform -> one stack of E*G GEMMs ``M = V @ U`` ->
-output transform (+ bias, ReLU); backward is dY transform -> ``dU += V^T @ W`` and
+output transform (+ bias, ReLU); backward is dY transform -> ``dU^T += W^T @ V`` and
 ``dV = W @ U^T`` -> adjoint input transform into dx, then dw = G^T dU G once for the batch.
 Layouts and maths: ``tinynet/kernels/winograd.py`` and ``winograd_reference.py``. The
 transformed arrays live in the same workspace slots as im2col's columns and GEMM rows.
@@ -21,11 +21,16 @@ from ..kernels.winograd import (
 from ..perf import workspace
 from ..perf.blas import matmul
 
-#: Output tile side m of F(m x m, 3 x 3). Measured on AlexNet's conv3-5 at batch 64 (2-core
-#: AVX-512, float32): forward 1.6-2.0x faster than im2col with F(4x4), 1.3-1.5x with F(2x2);
-#: backward 1.4-1.7x and 1.1-1.4x. Float32 error relative to the largest output: 1.5e-5 with
-#: F(4x4), 7e-7 with F(2x2), 5e-7 with im2col.
-TILE = 4
+#: Output tile side m of F(m x m, r x r) by filter side r. 3x3: F(4x4, 3x3). Measured on
+#: AlexNet's conv3-5 at batch 64 (2-core AVX-512, float32): forward 1.6-2.0x faster than im2col
+#: with F(4x4), 1.3-1.5x with F(2x2); backward 1.4-1.7x and 1.1-1.4x. Float32 error relative to
+#: the largest output: 1.5e-5 with F(4x4), 7e-7 with F(2x2), 5e-7 with im2col.
+#: 5x5: F(2x2, 5x5), 36 instead of 100 multiplications per tile (alpha = 6, like F(4x4, 3x3));
+#: but its transformed arrays hold 9 elements per output pixel and channel (F(4x4, 3x3): 2.25),
+#: so the transforms (45-65 ms each per 64 images on conv2) eat much of the GEMM saving
+#: (GEMMs at batch 64, groups=1: im2col's ~135 ms, F(2x2, 5x5)'s ~63 ms). Float32 error on
+#: conv2: 4-6e-6 (y), 5-7e-6 (dx), 1e-5 (dw), against 3e-7 with im2col.
+TILES = {3: 4, 5: 2}
 #: ``algorithm="auto"`` takes Winograd when the output is at least AUTO_MIN_SIDE on each side
 #: (smaller maps waste most of their 4x4 tiles) and the batch has at least AUTO_MIN_PIXELS output
 #: pixels per channel (below it the filter transform, paid on every call, costs more than the
@@ -34,11 +39,21 @@ TILE = 4
 #: 0.49 at batch 1, 1.15 at batch 8 (8x8 at batch 8: 0.93).
 AUTO_MIN_SIDE = 4
 AUTO_MIN_PIXELS = 1024
+#: 5x5 kernels also need AUTO_5X5_MIN_GROUP_CHANNELS input channels per group: the transforms
+#: cost the same whatever the groups, the GEMM saving shrinks with the channels per group.
+#: Measured on AlexNet's conv2 (96 -> 256, 27x27, padding 2, float32, fused ReLU), im2col time /
+#: F(2x2, 5x5) time, medians of 7-11 alternating repeats, range over four runs (another process
+#: used the cores in some): groups=1 (96 channels per group): batch 64 forward 1.18-1.32,
+#: backward 1.32-1.38; batch 128 forward 1.00-1.53, backward 1.24-1.36. groups=2 (48 per group,
+#: the paper net): batch 64 forward 0.93-1.14, backward 0.98-1.16; batch 128 forward 0.92-1.33
+#: (0.92 or 0.96 in three runs), backward 1.03-1.14. Training step of the single-tower net with
+#: conv2 on F(2x2, 5x5): 1.46 -> 1.31 s at batch 64, 2.85 -> 2.53 s at batch 128.
+AUTO_5X5_MIN_GROUP_CHANNELS = 64
 
 
 def applies(kernel_size, stride) -> bool:
-    """Whether Winograd F(m, 3) computes this geometry: a 3x3 kernel with stride 1."""
-    return tuple(kernel_size) == (3, 3) and tuple(stride) == (1, 1)
+    """Whether Winograd computes this geometry: a 3x3 or 5x5 kernel with stride 1."""
+    return tuple(kernel_size) in ((3, 3), (5, 5)) and tuple(stride) == (1, 1)
 
 
 def geometry_error(layer_name: str, kernel_size, stride) -> str:
@@ -46,94 +61,99 @@ def geometry_error(layer_name: str, kernel_size, stride) -> str:
     (kh, kw), (sh, sw) = kernel_size, stride
     got_stride = sh if sh == sw else (sh, sw)
     return (
-        f"{layer_name}: algorithm='winograd' needs a 3x3 kernel with stride 1, "
+        f"{layer_name}: algorithm='winograd' needs a 3x3 or 5x5 kernel with stride 1, "
         f"got {kh}x{kw} stride {got_stride}"
     )
 
 
-def auto_chooses(kernel_size, stride, n: int, oh: int, ow: int) -> bool:
-    """The ``algorithm="auto"`` rule for n images and an (oh, ow) output: Winograd for a 3x3
-    stride-1 convolution with min(oh, ow) >= AUTO_MIN_SIDE and n*oh*ow >= AUTO_MIN_PIXELS."""
+def auto_chooses(kernel_size, stride, n: int, oh: int, ow: int, group_channels: int) -> bool:
+    """The ``algorithm="auto"`` rule for n images, an (oh, ow) output and ``group_channels``
+    input channels per group: Winograd for a stride-1 3x3 convolution, or a 5x5 one with
+    group_channels >= AUTO_5X5_MIN_GROUP_CHANNELS, when min(oh, ow) >= AUTO_MIN_SIDE and
+    n*oh*ow >= AUTO_MIN_PIXELS."""
     big_enough = min(oh, ow) >= AUTO_MIN_SIDE and n * oh * ow >= AUTO_MIN_PIXELS
-    return applies(kernel_size, stride) and big_enough
+    wide = tuple(kernel_size) != (5, 5) or group_channels >= AUTO_5X5_MIN_GROUP_CHANNELS
+    return applies(kernel_size, stride) and big_enough and wide
 
 
-def _chunks(layer, x_shape, m):
+def _tile(layer, m):
+    """(m, r): the output tile side (``m``, else TILES[r]) and the filter side r of ``layer``."""
+    r = layer.kernel_size[0]
+    return m or TILES[r], r
+
+
+def _chunks(layer, x_shape, m, r):
     """(n0, n1) ranges of images whose transformed arrays fit in ``layer.chunk_bytes``."""
     n = x_shape[0]
-    per_image = transformed_shape((1, *x_shape[1:]), 1, layer.padding, m, 1)
+    per_image = transformed_shape((1, *x_shape[1:]), 1, layer.padding, m, r, 1)
     channels = max(layer.in_channels, layer.out_channels)
     size = per_image[0] * per_image[2] * channels * layer.dtype.itemsize
     step = max(1, min(n, layer.chunk_bytes // max(size, 1)))
     return [(n0, min(n, n0 + step)) for n0 in range(0, n, step)]
 
 
-def _filters(layer, m):
+def _filters(layer, m, r):
     """U = G w G^T (E, G, C/G, K/G) in the workspace."""
     w = layer.params["weight"]
-    shape = ((m + 2) ** 2, layer.groups, w.shape[1], w.shape[0] // layer.groups)
+    shape = ((m + r - 1) ** 2, layer.groups, w.shape[1], w.shape[0] // layer.groups)
     return filter_transform(w, layer.groups, m, out=workspace.scratch("wino_u", shape, w.dtype))
 
 
-def _transformed(slot, x_shape, channels, layer, m):
-    shape = transformed_shape(x_shape, channels, layer.padding, m, layer.groups)
+def _transformed(slot, x_shape, channels, layer, m, r):
+    shape = transformed_shape(x_shape, channels, layer.padding, m, r, layer.groups)
     return workspace.scratch(slot, shape, layer.dtype)
 
 
 def forward(layer, x, y, mask, m=None):
     """y (N, K, OH, OW) = conv(x (N, C, H, W)) + bias, with ReLU if ``layer.relu``; ``mask``
-    (N, K, OH, OW) bool or None receives y > 0. ``m``: the tile side, TILE unless given."""
-    m = m or TILE
-    u = _filters(layer, m)
-    for n0, n1 in _chunks(layer, x.shape, m):
+    (N, K, OH, OW) bool or None receives y > 0. ``m``: the tile side, TILES[r] unless given."""
+    m, r = _tile(layer, m)
+    u = _filters(layer, m, r)
+    for n0, n1 in _chunks(layer, x.shape, m, r):
         part = x[n0:n1]
-        v = _transformed("cols", part.shape, layer.in_channels, layer, m)
-        input_transform(part, layer.padding, m, layer.groups, out=v)
-        mm = _transformed("rows", part.shape, layer.out_channels, layer, m)
+        v = _transformed("cols", part.shape, layer.in_channels, layer, m, r)
+        input_transform(part, layer.padding, m, r, layer.groups, out=v)
+        mm = _transformed("rows", part.shape, layer.out_channels, layer, m, r)
         matmul(v, u, out=mm)
         chunk_mask = None if mask is None else mask[n0:n1]
-        output_transform(
-            mm, layer.params["bias"], layer.padding, y[n0:n1], relu=layer.relu, mask=chunk_mask
-        )
+        output_transform(mm, layer.params["bias"], r, y[n0:n1], relu=layer.relu, mask=chunk_mask)
     return y
 
 
 def backward(layer, x, dy, mask, dx, m=None):
     """Fill layer.grads from dy (N, K, OH, OW) (masked by ``mask`` if not None) and the input x
     (N, C, H, W) kept by forward; write dL/dx into ``dx`` (N, C, H, W) unless it is None."""
-    m = m or TILE
-    u = _filters(layer, m) if dx is not None else None
+    m, r = _tile(layer, m)
+    u = _filters(layer, m, r) if dx is not None else None
     db = layer.grads["bias"]
     db[...] = 0
     du = None
-    for n0, n1 in _chunks(layer, x.shape, m):
+    for n0, n1 in _chunks(layer, x.shape, m, r):
         part = x[n0:n1]
-        w = _transformed("rows", part.shape, layer.out_channels, layer, m)
-        dy_transform(dy[n0:n1], layer.groups, m, w, db, None if mask is None else mask[n0:n1])
-        v = _transformed("cols", part.shape, layer.in_channels, layer, m)
-        input_transform(part, layer.padding, m, layer.groups, out=v)
+        w = _transformed("rows", part.shape, layer.out_channels, layer, m, r)
+        dy_transform(dy[n0:n1], layer.groups, m, r, w, db, None if mask is None else mask[n0:n1])
+        v = _transformed("cols", part.shape, layer.in_channels, layer, m, r)
+        input_transform(part, layer.padding, m, r, layer.groups, out=v)
         if du is None:
-            du = _matmul_columns(v, w, workspace.scratch("wino_du", _u_shape(v, w), layer.dtype))
+            du = _matmul_du(w, v, workspace.scratch("wino_du", _du_shape(v, w), layer.dtype))
         else:
-            du += _matmul_columns(v, w, workspace.scratch("dw", du.shape, layer.dtype))
+            du += _matmul_du(w, v, workspace.scratch("dw", du.shape, layer.dtype))
         if dx is not None:
             matmul(w, u.transpose(0, 1, 3, 2), out=v)  # dV overwrites V
-            input_transform_t(v, layer.padding, dx[n0:n1])
+            input_transform_t(v, layer.padding, r, dx[n0:n1])
     filter_transform_t(du, layer.grads["weight"])
     return dx
 
 
-def _matmul_columns(v, w, out, block=128):
-    """out = V^T @ W, (E, G, C/G, T) @ (E, G, T, K/G), in blocks of ``block`` output columns.
+def _matmul_du(w, v, out):
+    """out = dU^T = W^T @ V, (E, G, K/G, T) @ (E, G, T, C/G) -> (E, G, K/G, C/G).
 
-    One GEMM with a short, wide output of 192 or 384 columns ran up to 10x slower than the same
-    work in blocks of 128 when other processes shared the cores (OpenBLAS, 2 threads)."""
-    vt = v.transpose(0, 1, 3, 2)
-    for k0 in range(0, out.shape[3], block):
-        matmul(vt, w[..., k0 : k0 + block], out=out[..., k0 : k0 + block])
-    return out
+    This orientation (a tall output) held its speed when other processes shared the cores;
+    V^T @ W (a short, wide output) ran up to 30x slower then, even in blocks of 128 columns
+    (OpenBLAS, 2 threads; conv2 and conv3 shapes, medians of 9)."""
+    return matmul(w.transpose(0, 1, 3, 2), v, out=out)
 
 
-def _u_shape(v, w) -> tuple[int, int, int, int]:
-    """(E, G, C/G, K/G) from V (E, G, T, C/G) and W (E, G, T, K/G)."""
-    return (*v.shape[:2], v.shape[3], w.shape[3])
+def _du_shape(v, w) -> tuple[int, int, int, int]:
+    """(E, G, K/G, C/G) from V (E, G, T, C/G) and W (E, G, T, K/G)."""
+    return (*v.shape[:2], w.shape[3], v.shape[3])
