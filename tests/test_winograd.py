@@ -202,3 +202,16 @@ def test_no_grad_forward_keeps_nothing(algorithm, rng):
     conv.forward(x)
     assert conv.backward(np.ones_like(trained)).shape == x.shape
     assert conv._x is None and conv._mask is None  # released by backward
+
+
+def test_the_kept_filter_transform_follows_the_weights():
+    """U = G w G^T is reused while the weights are unchanged, recomputed when they change."""
+    rng = np.random.default_rng(5)
+    layer = Conv2D(4, 6, 3, padding=1, dtype=np.float64, rng=rng, algorithm="winograd")
+    x = rng.standard_normal((2, 4, 9, 7))
+    first = layer.forward(x)
+    np.testing.assert_array_equal(layer.forward(x), first)  # reused: the same numbers
+    layer.params["weight"][0, 0, 1, 1] += 1.0  # changed in place, as SGD does
+    fresh = Conv2D(4, 6, 3, padding=1, dtype=np.float64, algorithm="im2col")
+    fresh.load_state_dict(layer.state_dict())
+    np.testing.assert_allclose(layer.forward(x), fresh.forward(x), rtol=1e-10, atol=1e-12)
