@@ -160,9 +160,9 @@ def test_auto_picks_winograd_for_conv3_to_conv5_only(groups):
 
 
 @pytest.mark.parametrize("groups", [1, 2])
-def test_auto_picks_winograd_for_conv2_of_the_single_tower_net_only(groups):
+def test_auto_picks_winograd_for_full_width_conv2_only(groups):
     conv2 = Conv2D(96, 256, 5, padding=2, groups=groups)  # full width: 96 or 48 per group
-    assert [conv2.uses_winograd(n, 27, 27) for n in (8, 64, 128)] == [groups == 1] * 3
+    assert [conv2.uses_winograd(n, 27, 27) for n in (8, 64, 128)] == [True] * 3
     assert not conv2.uses_winograd(1, 27, 27)
     narrow = alexnet(groups=1, width=0.25)["conv2"]  # 24 channels per group: im2col
     assert narrow.kernel_size == (5, 5) and not narrow.uses_winograd(128, 27, 27)

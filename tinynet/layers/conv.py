@@ -48,9 +48,9 @@ class Conv2D(Layer):
     F(2x2, 5x5), 36 instead of 100 per 2x2 tile; float32 error about 1e-5 relative instead of
     1e-6; a 3x3 or 5x5 kernel with stride 1 only, else a ValueError) or ``"auto"`` (the
     default): Winograd for a stride-1 convolution whose output is at least 4x4 and has at least
-    1024 pixels over the batch, with a 3x3 kernel, or a 5x5 one with at least 64 input channels
-    per group (AlexNet's conv3-5 from batch 7 up, and conv2 of the single-tower net but not of
-    the paper's two-group one; see ``conv_winograd.auto_chooses``), else im2col.
+    1024 pixels over the batch, with a 3x3 kernel, or a 5x5 one with at least 48 input channels
+    per group (AlexNet's conv2-5 from batch 7 up; see ``conv_winograd.auto_chooses``), else
+    im2col.
     Under ``no_grad()`` (and so ``evaluating()``) forward keeps nothing for backward (no input,
     no mask); backward releases what forward kept.
     """
