@@ -1,43 +1,20 @@
-"""The maths the Winograd checks compare against: the transform matrices of F(2, 3) and F(4, 3),
-direct correlation and one tile by the formula (float64)."""
+"""The maths the Winograd checks compare against: the transform matrices of F(2, 3) and F(4, 3)
+(the engine's), direct correlation and one tile by the formula (float64)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Lavin & Gray's F(2, 3) (points 0, 1, -1, infinity): (B^T, G, A^T).
-F2 = (
-    [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
-    [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
-    [[1, 1, 1, 0], [0, 1, -1, -1]],
-)
-#: F(4, 3) (points 0, 1, -1, 2, -2, infinity).
-F4 = (
-    [
-        [4, 0, -5, 0, 1, 0],
-        [0, -4, -4, 1, 1, 0],
-        [0, 4, -4, -1, 1, 0],
-        [0, -2, -1, 2, 1, 0],
-        [0, 2, -1, -2, 1, 0],
-        [0, 4, 0, -5, 0, 1],
-    ],
-    [
-        [1 / 4, 0, 0],
-        [-1 / 6, -1 / 6, -1 / 6],
-        [-1 / 6, 1 / 6, -1 / 6],
-        [1 / 24, 1 / 12, 1 / 6],
-        [1 / 24, -1 / 12, 1 / 6],
-        [0, 0, 1],
-    ],
-    [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
-)
+from tinynet.kernels.winograd_reference import matrices
+
 NAMES_1D = ("d", "g", "BT", "G", "AT")
 NAMES_CONV = ("x", "w", "pad", "BT", "G", "AT")
 
 
 def transforms(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(B^T, G, A^T) of F(m, 3) for m = 2 or 4, as float64 arrays."""
-    return tuple(np.array(a, dtype=np.float64) for a in {2: F2, 4: F4}[m])
+    """(B^T, G, A^T) of F(m, 3) for m = 2 or 4, as float64 arrays: tinynet's own
+    (``tinynet.kernels.winograd_reference.MATRICES``, Lavin & Gray's points)."""
+    return matrices(m, 3, np.float64)
 
 
 def random_transforms(m: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
