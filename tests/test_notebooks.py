@@ -13,12 +13,15 @@ Needs nbclient, nbformat, ipykernel and matplotlib (the ``notebooks`` extra); sk
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+try:
+    from .notebook_kernel import committed_code_cells, run_in_kernel
+except ImportError:  # run as a script: python tests/test_notebooks.py
+    from notebook_kernel import committed_code_cells, run_in_kernel
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = tuple(sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb")))
@@ -27,20 +30,10 @@ CELL_TIMEOUT = 300  # seconds per cell
 
 def execute(path: Path):
     """Run the notebook at ``path`` in a fresh kernel -> (executed notebook, seconds)."""
-    import nbclient
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        record_timing=False,
-        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
-    )
-    start = time.perf_counter()
-    client.execute()
-    return nb, time.perf_counter() - start
+    return nb, run_in_kernel(nb, NOTEBOOK_DIR, CELL_TIMEOUT)
 
 
 def test_the_notebooks_are_found():
@@ -50,12 +43,7 @@ def test_the_notebooks_are_found():
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_is_committed_with_outputs(name):
     """Every code cell was executed, in order, and none holds an error."""
-    nb = json.loads((NOTEBOOK_DIR / name).read_text(encoding="utf-8"))
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    counts = [c.get("execution_count") for c in code]
-    assert counts == list(range(1, len(code) + 1)), f"{name}: not executed top to bottom: {counts}"
-    errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors, f"{name}: committed with an error: {errors[0].get('ename')}"
+    committed_code_cells(NOTEBOOK_DIR / name)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
