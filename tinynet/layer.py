@@ -8,6 +8,15 @@ import numpy as np
 
 from .validate import check_state, numeric
 
+_AFTER_NO_GRAD = (
+    "backward after a forward under no_grad() (or evaluating()), which keeps nothing for "
+    "backward; run forward again outside it"
+)
+_AFTER_BACKWARD = (
+    "backward called twice after one forward (the first one released what forward kept); "
+    "run forward again"
+)
+
 
 class Layer:
     """A layer with a hand-written forward and backward pass.
@@ -33,9 +42,8 @@ class Layer:
         self.grad_enabled = True  # False under no_grad(): forward keeps nothing for backward
         self.rng: np.random.Generator | None = None
         self.name: str | None = None
-        self._out_shape: tuple[int, ...] | None = None
-        self._forward_without_grad = False
-        self._backward_done = False
+        self._out_shape: tuple[int, ...] | None = None  # None: backward cannot run now, ...
+        self._no_backward = "backward called before forward"  # ... and this says why
 
     # -- mode ---------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Layer:
@@ -79,24 +87,13 @@ class Layer:
     def forward(self, x: np.ndarray) -> np.ndarray:
         y = self._forward(x)
         self._out_shape = y.shape if self.grad_enabled else None
-        self._forward_without_grad = not self.grad_enabled
-        self._backward_done = False
+        self._no_backward = _AFTER_NO_GRAD
         return y
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """dL/d(input) from dL/d(output); fills ``grads`` as a side effect."""
         if self._out_shape is None:
-            if self._forward_without_grad:
-                raise RuntimeError(
-                    f"{self.label}: backward after a forward under no_grad() (or evaluating()), "
-                    "which keeps nothing for backward; run forward again outside it"
-                )
-            if self._backward_done:
-                raise RuntimeError(
-                    f"{self.label}: backward called twice after one forward (the first one "
-                    "released what forward kept); run forward again"
-                )
-            raise RuntimeError(f"{self.label}: backward called before forward")
+            raise RuntimeError(f"{self.label}: {self._no_backward}")
         dout = numeric(self.label, dout)
         if dout.shape != self._out_shape:
             raise ValueError(
@@ -105,7 +102,7 @@ class Layer:
         dx = self._backward(dout)
         for name in self._saved:  # as PyTorch frees its graph: the step's peak memory drops
             setattr(self, name, None)
-        self._out_shape, self._backward_done = None, True
+        self._out_shape, self._no_backward = None, _AFTER_BACKWARD
         return dx
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
