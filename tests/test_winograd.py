@@ -17,7 +17,7 @@ from tinynet.models import alexnet
 from .reference_conv import conv2d_direct, conv2d_direct_backward
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
-TILES = [(2, 3), (4, 3), (2, 5)]  # (m, r) of F(m x m, r x r)
+TILES = [(2, 3), (4, 3), (5, 3), (2, 5), (3, 5)]  # (m, r) of F(m x m, r x r)
 
 
 def rel(a, b):
@@ -106,7 +106,7 @@ def test_kernels_match_numpy_reference(m, r, n, c, k, g, hw, p, rng):
 
 @pytest.mark.parametrize("m,r", TILES)
 def test_every_tile_size_through_the_layer(m, r, monkeypatch, rng):
-    monkeypatch.setitem(conv_winograd.TILES, r, m)
+    monkeypatch.setitem(conv_winograd.TILES, r, (m,))
     p = (r // 2, r // 2)
     conv = Conv2D(4, 6, r, padding=p, groups=2, dtype=np.float64, rng=rng, chunk_bytes=1)
     conv.algorithm = "winograd"
@@ -142,6 +142,16 @@ def test_gradcheck(r, p, relu, rng):
     x = rng.standard_normal((2, 4, 5, 6))
     errors = check_layer(conv, x, max_checks=60)
     assert errors and max(errors.values()) < 1e-6, errors
+
+
+def test_tile_side_takes_the_fewest_transformed_elements():
+    assert set(TILES) == {(m, r) for r, sides in conv_winograd.TILES.items() for m in sides}
+    side = conv_winograd.tile_side
+    assert side(3, 13, 13) == 5  # 9 tiles of 7x7 = 441 against 16 of 6x6 = 576
+    assert side(5, 27, 27) == 3  # 81 tiles of 7x7 = 3969 against 196 of 6x6 = 7056
+    assert side(3, 27, 27) == 4  # 49 * 36 = 36 * 49: a tie goes to the smaller tile
+    assert side(3, 2, 2) == 2 and side(3, 3, 3) == 4 and side(3, 5, 20) == 5
+    assert side(5, 2, 2) == 2 and side(5, 3, 3) == 3
 
 
 @pytest.mark.parametrize("groups", [1, 2])

@@ -23,16 +23,18 @@ from ..kernels.winograd import (
 from ..perf import workspace
 from ..perf.blas import matmul
 
-#: Output tile side m of F(m x m, r x r) by filter side r. 3x3: F(4x4, 3x3). Measured on
-#: AlexNet's conv3-5 at batch 64 (2-core AVX-512, float32): forward 1.6-2.0x faster than im2col
-#: with F(4x4), 1.3-1.5x with F(2x2); backward 1.4-1.7x and 1.1-1.4x. Float32 error relative to
-#: the largest output: 1.5e-5 with F(4x4), 7e-7 with F(2x2), 5e-7 with im2col.
-#: 5x5: F(2x2, 5x5), 36 instead of 100 multiplications per tile (alpha = 6, like F(4x4, 3x3));
-#: but its transformed arrays hold 9 elements per output pixel and channel (F(4x4, 3x3): 2.25),
-#: so the transforms (45-65 ms each per 64 images on conv2) eat much of the GEMM saving
-#: (GEMMs at batch 64, groups=1: im2col's ~135 ms, F(2x2, 5x5)'s ~63 ms). Float32 error on
-#: conv2: 4-6e-6 (y), 5-7e-6 (dx), 1e-5 (dw), against 3e-7 with im2col.
-TILES = {3: 4, 5: 2}
+#: Output tile sides m of F(m x m, r x r) by filter side r; the layer takes the one with the
+#: fewest transformed elements, tiles * alpha^2 (alpha = m + r - 1) for its output, the smaller
+#: m on a tie (smaller alpha: smaller float32 error). The GEMMs and the transforms both scale
+#: with that count. AlexNet's 13x13 conv3-5 take F(5x5, 3x3) (9 tiles of 49 = 441 against 576
+#: for F(4x4)'s 16 tiles of 36, of which 87 of 256 pixels are cropped); its 27x27 conv2 takes
+#: F(3x3, 5x5) (81 tiles of 49 = 3969 against 7056 for F(2x2, 5x5)). Measured at batch 64
+#: (2-core AVX-512, float32, fused ReLU, medians of 5, forward / backward ms): conv3 (256 ->
+#: 384) 44.7 / 91.0 with F(4x4, 3x3), 32.3 / 76.3 with F(5x5, 3x3); conv2 (96 -> 256, groups=1)
+#: 209.5 / 409.3 with im2col, 145.5 / 302.2 with F(2x2, 5x5), 90.2 / 198.4 with F(3x3, 5x5).
+#: Float32 error relative to the largest output, one tile over 256 channels: 6.7e-6 with
+#: F(4x4, 3x3), 1.1e-5 with F(5x5, 3x3), 8e-6 with F(2x2, 5x5) and with F(3x3, 5x5).
+TILES = {3: (2, 4, 5), 5: (2, 3)}
 #: ``algorithm="auto"`` takes Winograd when the output is at least AUTO_MIN_SIDE on each side
 #: (smaller maps waste most of their 4x4 tiles) and the batch has at least AUTO_MIN_PIXELS output
 #: pixels per channel (below it the filter transform, paid on every call, costs more than the
@@ -82,10 +84,20 @@ def auto_chooses(kernel_size, stride, n: int, oh: int, ow: int, group_channels: 
     return applies(kernel_size, stride) and big_enough and wide
 
 
-def _tile(layer, m):
-    """(m, r): the output tile side (``m``, else TILES[r]) and the filter side r of ``layer``."""
+def tile_side(r: int, oh: int, ow: int) -> int:
+    """The output tile side m from TILES[r] with the fewest transformed elements for an
+    (oh, ow) output (the smaller m on a tie)."""
+
+    def elements(m):
+        return -(-oh // m) * -(-ow // m) * (m + r - 1) ** 2
+
+    return min(TILES[r], key=lambda m: (elements(m), m))
+
+
+def _tile(layer, m, out_shape):
+    """(m, r): the output tile side (``m``, else tile_side) and the filter side r of ``layer``."""
     r = layer.kernel_size[0]
-    return m or TILES[r], r
+    return m or tile_side(r, out_shape[2], out_shape[3]), r
 
 
 def _chunks(layer, x_shape, m, r):
@@ -119,8 +131,8 @@ def _transformed(slot, x_shape, channels, layer, m, r):
 
 def forward(layer, x, y, mask, m=None):
     """y (N, K, OH, OW) = conv(x (N, C, H, W)) + bias, with ReLU if ``layer.relu``; ``mask``
-    (N, K, OH, OW) bool or None receives y > 0. ``m``: the tile side, TILES[r] unless given."""
-    m, r = _tile(layer, m)
+    (N, K, OH, OW) bool or None receives y > 0. ``m``: the tile side, tile_side's unless given."""
+    m, r = _tile(layer, m, y.shape)
     u = _filters(layer, m, r)
     for n0, n1 in _chunks(layer, x.shape, m, r):
         part = x[n0:n1]
@@ -136,7 +148,7 @@ def forward(layer, x, y, mask, m=None):
 def backward(layer, x, dy, mask, dx, m=None):
     """Fill layer.grads from dy (N, K, OH, OW) (masked by ``mask`` if not None) and the input x
     (N, C, H, W) kept by forward; write dL/dx into ``dx`` (N, C, H, W) unless it is None."""
-    m, r = _tile(layer, m)
+    m, r = _tile(layer, m, dy.shape)
     u = _filters(layer, m, r) if dx is not None else None
     db = layer.grads["bias"]
     db[...] = 0
