@@ -16,11 +16,12 @@ transpose of every step: with W = A dY_tile A^T,
 and the overlapping dd tiles are added into dx.
 
 The matrices come from Cook-Toom (the transpose of Toom-Cook polynomial multiplication) at the
-points 0, 1, -1, 2, -2 (and infinity for alpha = 6): G evaluates the filter polynomial (alpha x r
-Vandermonde rows), A^T the output one (m x alpha, the transposed Vandermonde), and B^T is the
-transposed inverse of the alpha x alpha Vandermonde matrix, rows scaled (4, -6, -6, 24, 24, 1)
-to integers with G's rows scaled by the inverse. B^T depends on the points only, so F(4x4, 3x3)
-and F(2x2, 5x5) share it.
+points 0, 1, -1, 2, -2, infinity (alpha = 6) and 0, 1, -1, 2, -2, -1/2, infinity (alpha = 7; of
+the seventh points tried, ±1/2 gave the smallest float32 error, 3 or 1/3 20-35 times more): G
+evaluates the filter polynomial (alpha x r Vandermonde rows), A^T the output one (m x alpha, the
+transposed Vandermonde), and B^T is the transposed inverse of the alpha x alpha Vandermonde
+matrix, each row scaled to the smallest integers with G's row scaled by the inverse. B^T depends
+on the points only, so F(4x4, 3x3) and F(2x2, 5x5) share it, and F(5x5, 3x3) and F(3x3, 5x5).
 """
 
 from __future__ import annotations
@@ -92,16 +93,8 @@ MATRICES = {
         ],
         [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 1]],
     ),
-    (5, 3): (
-        _BT7,
-        [row[:3] for row in _G7] + [[0, 0, 1 / 2]],
-        [*_AT7[:4], [*_AT7[4][:6], 1]],
-    ),
-    (3, 5): (
-        _BT7,
-        [*_G7, [0, 0, 0, 0, 1 / 2]],
-        [*_AT7[:2], [*_AT7[2][:6], 1]],
-    ),
+    (5, 3): (_BT7, [row[:3] for row in _G7] + [[0, 0, 1 / 2]], [*_AT7[:4], [*_AT7[4][:6], 1]]),
+    (3, 5): (_BT7, [*_G7, [0, 0, 0, 0, 1 / 2]], [*_AT7[:2], [*_AT7[2][:6], 1]]),
 }
 
 
