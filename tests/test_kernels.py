@@ -49,6 +49,20 @@ def test_im2col_matches_reference(win, dtype):
     close(cols, K.im2col_reference(x, k, s, p), dtype)
 
 
+@given(
+    st.integers(1, 11), st.integers(1, 5), st.integers(0, 5), st.integers(1, 3), DTYPES,
+    st.integers(0, 2**31),
+)  # fmt: skip
+def test_im2col_with_wide_kernels_and_strides_matches_reference(kw, sw, pw, sh, dtype, seed):
+    """The column-phase kernel (stride > 1: AlexNet's conv1 is 11x11 stride 4) on paddings
+    larger than the stride and widths that leave a phase empty."""
+    rng = np.random.default_rng(seed)
+    w = int(rng.integers(max(1, kw - 2 * pw), 2 * kw + 3))
+    x = rng.standard_normal((2, 3, 7, w)).astype(dtype)
+    k, s, p = (3, kw), (sh, sw), (1, pw)
+    close(K.im2col(x, k, s, p), K.im2col_reference(x, k, s, p), dtype)
+
+
 @given(windows(), DTYPES)
 def test_col2im_matches_reference(win, dtype):
     shape, k, s, p, seed = win

@@ -31,30 +31,82 @@ def _inside(ow, sw, pw, j, width):
 
 @parallel_kernel
 def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    """im2col for a column stride sw == 1: every run of ow columns is a contiguous copy."""
     n_img, channels, height, width = x.shape
     plane = oh * ow
     # Each iteration copies one (image, channel) plane, which stays in cache, into its kh*kw
-    # rows of the column matrix; iterations write disjoint column ranges.
+    # rows of the column matrix; iterations write disjoint column ranges. Copies go through
+    # views, whose indices the compiler knows are >= 0, so that they vectorise.
     for nc in prange(n_img * channels):
         n = nc // channels
         c = nc % channels
         for i in range(kh):
             for j in range(kw):
                 row = (c * kh + i) * kw + j
-                x_lo, x_hi = _inside(ow, sw, pw, j, width)
+                x_lo, x_hi = _inside(ow, 1, pw, j, width)
                 for y in range(oh):
-                    dst = n * plane + y * ow
+                    out = cols[row, n * plane + y * ow : n * plane + (y + 1) * ow]
                     iy = y * sh - ph + i
                     if iy < 0 or iy >= height:
-                        for xo in range(ow):
-                            cols[row, dst + xo] = 0
+                        out[:] = 0
                         continue
-                    for xo in range(x_lo):
-                        cols[row, dst + xo] = 0
-                    for xo in range(x_lo, x_hi):
-                        cols[row, dst + xo] = x[n, c, iy, xo * sw - pw + j]
-                    for xo in range(x_hi, ow):
-                        cols[row, dst + xo] = 0
+                    out[:x_lo] = 0
+                    out[x_hi:] = 0
+                    src, dst = x[n, c, iy, x_lo - pw + j : x_hi - pw + j], out[x_lo:x_hi]
+                    for k in range(x_hi - x_lo):
+                        dst[k] = src[k]
+
+
+@kernel
+def _phase_rows(x, n, c, sw, a_lo, phases):
+    """phases[b, y, k] = x[n, c, y, (k + a_lo) * sw + b], zero outside the image."""
+    width, span = x.shape[3], phases.shape[2]
+    phases[:, :, :-a_lo] = 0
+    for b in range(sw):
+        k_hi = min(span, (width - b + sw - 1) // sw - a_lo)  # phases[b, :, k_hi:] is padding
+        phases[b, :, k_hi:] = 0
+        for iy in range(phases.shape[1]):
+            src, dst = x[n, c, iy, b::sw], phases[b, iy, -a_lo:k_hi]
+            for k in range(k_hi + a_lo):
+                dst[k] = src[k]
+
+
+@kernel
+def _phased_rows_to_columns(phases, row0, col0, kh, kw, sh, ph, pw, a_lo, oh, ow, cols):
+    """The kh*kw rows of one (image, channel) plane, rows row0.. and columns col0.., as runs of
+    ow contiguous copies from its column phases."""
+    sw, height = phases.shape[0], phases.shape[1]
+    for i in range(kh):
+        for j in range(kw):
+            row = row0 + i * kw + j
+            a = (j - pw) // sw
+            b, k0 = j - pw - a * sw, a - a_lo
+            for y in range(oh):
+                out = cols[row, col0 + y * ow : col0 + (y + 1) * ow]  # views: indices known >= 0,
+                iy = y * sh - ph + i  # so the copies vectorise
+                if iy < 0 or iy >= height:
+                    out[:] = 0
+                else:
+                    src = phases[b, iy, k0 : k0 + ow]
+                    for xo in range(ow):
+                        out[xo] = src[xo]
+
+
+@parallel_kernel
+def _im2col_phased(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    """_im2col for a column stride sw > 1 (AlexNet's conv1: 4). Each (image, channel) plane is
+    first split into its sw column phases, so that every run of ow columns is a contiguous copy
+    instead of a strided gather: tap j reads phase (j - pw) mod sw from k = floor((j - pw) / sw)
+    - a_lo on."""
+    n_img, channels, height = x.shape[0], x.shape[1], x.shape[2]
+    a_lo, a_hi = -((pw + sw - 1) // sw), (kw - 1 - pw) // sw
+    for nc in prange(n_img * channels):  # iterations write disjoint column ranges
+        n, c = nc // channels, nc % channels
+        phases = np.empty((sw, height, ow + a_hi - a_lo), x.dtype)
+        _phase_rows(x, n, c, sw, a_lo, phases)
+        _phased_rows_to_columns(
+            phases, c * kh * kw, n * oh * ow, kh, kw, sh, ph, pw, a_lo, oh, ow, cols
+        )
 
 
 @parallel_kernel
@@ -91,7 +143,8 @@ def im2col(x, kernel, stride, padding, out=None):
     shape, oh, ow = _shape(x.shape, kernel, stride, padding)
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
-    _im2col(np.ascontiguousarray(x), *kernel, *stride, *padding, oh, ow, out)
+    copy = _im2col_phased if stride[1] > 1 else _im2col
+    copy(np.ascontiguousarray(x), *kernel, *stride, *padding, oh, ow, out)
     return out
 
 
