@@ -20,7 +20,7 @@ JIT = dict(cache=True, fastmath=True, error_model="numpy", nogil=True)
 KERNELS = []
 #: Modules whose kernels only some geometries use (Winograd: 3x3 maps of 4x4 and more), so a run
 #: may never compile them; ``cache_is_warm`` does not wait for them.
-ON_DEMAND = ("tinynet.kernels.winograd",)
+ON_DEMAND = ("tinynet.kernels.winograd", "tinynet.kernels.winograd_passes")
 
 
 def kernel(fn):

@@ -22,21 +22,25 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel, parallel_kernel, prange
+from .winograd_passes import _left_from_slabs, _left_on_rows, _right_into_rows, _right_into_slabs
 from .winograd_reference import matrices, tile_grid
 
 
 @kernel
 def _image_rows(x, n, y0, ph, pw, rows):
     """rows[i, j, c] = padded x[n, c, y0 + i - ph, j - pw] (zero outside the image): the input
-    rows of one tile row, channels last, read along contiguous image rows."""
+    rows of one tile row, channels last. Like every NCHW <-> channels-last copy here, it writes
+    contiguously and reads with a stride: the other order, with a stride of 256 channels (1 KiB),
+    ran up to 15x slower (cache-set conflicts)."""
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
     rows[...] = 0
     for i in range(rows.shape[0]):
         iy = y0 + i - ph
         if 0 <= iy < height:
-            for c in range(channels):
-                for ix in range(min(width, rows.shape[1] - pw)):
-                    rows[i, ix + pw, c] = x[n, c, iy, ix]
+            for ix in range(min(width, rows.shape[1] - pw)):
+                dst = rows[i, ix + pw]
+                for c in range(channels):
+                    dst[c] = x[n, c, iy, ix]
 
 
 @kernel
@@ -60,40 +64,19 @@ def _sandwich(left, right, src, tmp, dst):
                         dst[a, b, c] += f * tmp[a, j, c]
 
 
-@kernel
-def _scatter(out, t, v):
-    """v[a*alpha + b, g, t, :] = out[a, b, g*(C/G) : (g+1)*(C/G)]: one tile into the GEMM layout."""
-    alpha, cg = out.shape[0], v.shape[3]
-    for e in range(alpha * alpha):
-        for g in range(v.shape[1]):
-            v[e, g, t, :] = out[e // alpha, e % alpha, g * cg : (g + 1) * cg]
-
-
-@kernel
-def _collect(v, t, src):
-    """src[a, b, g*(C/G) : (g+1)*(C/G)] = v[a*alpha + b, g, t, :]: the inverse of _scatter."""
-    alpha, cg = src.shape[0], v.shape[3]
-    for e in range(alpha * alpha):
-        for g in range(v.shape[1]):
-            src[e // alpha, e % alpha, g * cg : (g + 1) * cg] = v[e, g, t, :]
-
-
 @parallel_kernel
 def _input_transform(x, bt, m, ph, pw, th, tw, v):
     """v[a*alpha + b, g, t, c'] = (B^T d B)[a, b], d: tile t's input tile, channel g*C/G + c'."""
     n_img, channels = x.shape[0], x.shape[1]
-    alpha = bt.shape[0]
+    alpha, groups = bt.shape[0], v.shape[1]
     for it in prange(n_img * th):  # each iteration writes the tiles of one row of one image
         n, ty = it // th, it % th
         rows = np.empty((alpha, (tw - 1) * m + alpha, channels), x.dtype)
         _image_rows(x, n, ty * m, ph, pw, rows)
-        d = np.empty((alpha, alpha, channels), x.dtype)
-        tmp = np.empty_like(d)
-        out = np.empty_like(d)
-        for tx in range(tw):
-            d[...] = rows[:, tx * m : tx * m + alpha, :]
-            _sandwich(bt, bt, d, tmp, out)
-            _scatter(out, (n * th + ty) * tw + tx, v)
+        tmp = np.empty_like(rows)
+        _left_on_rows(bt, rows, tmp)
+        for g in range(groups):
+            _right_into_slabs(tmp, bt, m, g * v.shape[3], v, g, it * tw, tw)
 
 
 @parallel_kernel
@@ -101,23 +84,24 @@ def _output_transform(mm, at, bias, relu, keep, oh, ow, th, tw, y, mask):
     """y[n, k, p] = (A^T M A)[i, j] + bias[k] at p = (ty*m + i) * OW + tx*m + j, cropped; ReLU and
     its mask (when ``keep``) on request."""
     n_img, channels = y.shape[0], y.shape[1]
-    m, alpha = at.shape[0], at.shape[1]
+    m, alpha, groups, kg = at.shape[0], at.shape[1], mm.shape[1], mm.shape[3]
     zero = y.dtype.type(0)
     for it in prange(n_img * th):  # each iteration writes output rows ty*m .. ty*m + m - 1
         n, ty = it // th, it % th
-        src = np.empty((alpha, alpha, channels), y.dtype)
-        tmp = np.empty((m, alpha, channels), y.dtype)
-        out = np.empty((m, m, channels), y.dtype)
         rows = np.empty((m, tw * m, channels), y.dtype)
-        for tx in range(tw):
-            _collect(mm, (n * th + ty) * tw + tx, src)
-            _sandwich(at, at, src, tmp, out)
-            rows[:, tx * m : tx * m + m, :] = out
-        for k in range(channels):
-            for i in range(min(m, oh - ty * m)):
-                p0 = (ty * m + i) * ow
-                for j in range(ow):
-                    val = rows[i, j, k] + bias[k]
+        for i in range(m):
+            for col in range(tw * m):
+                rows[i, col] = bias
+        tmp = np.empty((m, alpha, tw, kg), y.dtype)
+        for g in range(groups):
+            _left_from_slabs(at, mm, g, it * tw, tmp)
+            _right_into_rows(tmp, at, m, g * kg, rows)
+        for i in range(min(m, oh - ty * m)):
+            p0 = (ty * m + i) * ow
+            for j in range(ow):
+                src = rows[i, j]
+                for k in range(channels):
+                    val = src[k]
                     if relu:
                         if keep:
                             mask[n, k, p0 + j] = val > zero
@@ -130,47 +114,45 @@ def _dy_transform(dy, mask, relu, a, oh, ow, th, tw, w, dbias):
     """w[a*alpha + b, g, t, k'] = (A dY A^T)[a, b] for the m x m tile t of dy (masked by the ReLU
     mask when ``relu``, zero beyond the output); dbias[it, k] = the tile row's sum of dy."""
     n_img, channels = dy.shape[0], dy.shape[1]
-    alpha, m = a.shape[0], a.shape[1]
+    alpha, m, groups = a.shape[0], a.shape[1], w.shape[1]
     for it in prange(n_img * th):  # each iteration writes the tiles of one row of one image
         n, ty = it // th, it % th
         rows = np.zeros((m, tw * m, channels), dy.dtype)
-        for k in range(channels):
-            total = dy.dtype.type(0)
-            for i in range(min(m, oh - ty * m)):
-                p0 = (ty * m + i) * ow
-                for j in range(ow):
-                    if not relu or mask[n, k, p0 + j]:
-                        rows[i, j, k] = dy[n, k, p0 + j]
-                        total += dy[n, k, p0 + j]
-            dbias[it, k] = total
-        d = np.empty((m, m, channels), dy.dtype)
-        tmp = np.empty((alpha, m, channels), dy.dtype)
-        out = np.empty((alpha, alpha, channels), dy.dtype)
-        for tx in range(tw):
-            d[...] = rows[:, tx * m : tx * m + m, :]
-            _sandwich(a, a, d, tmp, out)
-            _scatter(out, (n * th + ty) * tw + tx, w)
+        total = dbias[it]
+        total[:] = 0
+        for i in range(min(m, oh - ty * m)):
+            p0 = (ty * m + i) * ow
+            for j in range(ow):
+                dst = rows[i, j]
+                for k in range(channels):
+                    val = dy[n, k, p0 + j]
+                    if relu and not mask[n, k, p0 + j]:
+                        val = 0
+                    dst[k] = val
+                    total[k] += val
+        tmp = np.empty((alpha, tw * m, channels), dy.dtype)
+        _left_on_rows(a, rows, tmp)
+        for g in range(groups):
+            _right_into_slabs(tmp, a, m, g * w.shape[3], w, g, it * tw, tw)
 
 
 @parallel_kernel
 def _input_transform_t(dv, b, m, ph, pw, th, tw, dx):
     """dx[n] = the sum over tiles of B dV B^T, each at its input tile, padding dropped."""
     n_img, channels, height, width = dx.shape
-    alpha = b.shape[0]
+    alpha, groups, cg = b.shape[0], dv.shape[1], dv.shape[3]
     for n in prange(n_img):  # overlapping tiles: each iteration owns the whole image dx[n]
         acc = np.zeros(((th - 1) * m + alpha, (tw - 1) * m + alpha, channels), dx.dtype)  # padded
-        src = np.empty((alpha, alpha, channels), dx.dtype)
-        tmp = np.empty_like(src)
-        out = np.empty_like(src)
+        tmp = np.empty((alpha, alpha, tw, cg), dx.dtype)
         for ty in range(th):
-            for tx in range(tw):
-                _collect(dv, (n * th + ty) * tw + tx, src)
-                _sandwich(b, b, src, tmp, out)
-                acc[ty * m : ty * m + alpha, tx * m : tx * m + alpha, :] += out
-        for c in range(channels):
-            for iy in range(height):
-                for ix in range(width):
-                    dx[n, c, iy, ix] = acc[iy + ph, ix + pw, c]
+            for g in range(groups):
+                _left_from_slabs(b, dv, g, (n * th + ty) * tw, tmp)
+                _right_into_rows(tmp, b, m, g * cg, acc[ty * m : ty * m + alpha])
+        for iy in range(height):
+            for ix in range(width):
+                src = acc[iy + ph, ix + pw]
+                for c in range(channels):
+                    dx[n, c, iy, ix] = src[c]
 
 
 @kernel
