@@ -21,7 +21,9 @@ from ..validate import (
 )
 from . import conv_winograd
 
-#: Images per chunk are chosen so the column matrix stays under this many bytes.
+#: Images per chunk are chosen so the column matrix (or Winograd's transformed arrays) stays
+#: under this many bytes. 32 MiB trained 5-10% slower (Winograd's GEMMs get fewer tiles), 48 MiB
+#: the same within the noise (alternating in one process, both nets, batch 64 and 128).
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 #: The ``algorithm`` choices (see Conv2D).
 ALGORITHMS = ("auto", "im2col", "winograd")
@@ -44,9 +46,12 @@ class Conv2D(Layer):
     Backward recomputes the columns instead of keeping them, which bounds memory.
 
     ``algorithm``: ``"im2col"`` (the above), ``"winograd"`` (minimal filtering in
-    ``conv_winograd``: F(4x4, 3x3), 36 instead of 144 multiplications per 4x4 output tile, or
-    F(2x2, 5x5), 36 instead of 100 per 2x2 tile; float32 error about 1e-5 relative instead of
-    1e-6; a 3x3 or 5x5 kernel with stride 1 only, else a ValueError) or ``"auto"`` (the
+    ``conv_winograd``: F(m x m, r x r) computes an m x m output tile with (m + r - 1)^2
+    multiplications instead of m^2 r^2, the tile side taken per output size from F(2x2),
+    F(4x4) and F(5x5) for 3x3 kernels and F(2x2) and F(3x3) for 5x5 (``tile_side``; AlexNet's
+    13x13 conv3-5 take F(5x5, 3x3), 49 instead of 225 per tile, its conv2 F(3x3, 5x5), 49
+    instead of 225); float32 error about 1e-5 relative instead of 1e-6; a 3x3 or 5x5 kernel
+    with stride 1 only, else a ValueError) or ``"auto"`` (the
     default): Winograd for a stride-1 convolution whose output is at least 4x4 and has at least
     1024 pixels over the batch, with a 3x3 kernel, or a 5x5 one with at least 48 input channels
     per group (AlexNet's conv2-5 from batch 7 up; see ``conv_winograd.auto_chooses``), else
@@ -128,7 +133,7 @@ class Conv2D(Layer):
     def _chunk(self, n, oh, ow):
         kh, kw = self.kernel_size
         per_image = self.in_channels * kh * kw * oh * ow * self.dtype.itemsize
-        return max(1, min(n, self.chunk_bytes // max(per_image, 1)))
+        return workspace.images_per_chunk(n, per_image, self.chunk_bytes)
 
     def _chunks(self, x, oh, ow):
         """For each chunk of images: (n0, n1, columns (G, Ck, m), GEMM output rows (G, O/G, m))."""

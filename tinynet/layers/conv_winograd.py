@@ -106,7 +106,7 @@ def _chunks(layer, x_shape, m, r):
     per_image = transformed_shape((1, *x_shape[1:]), 1, layer.padding, m, r, 1)
     channels = max(layer.in_channels, layer.out_channels)
     size = per_image[0] * per_image[2] * channels * layer.dtype.itemsize
-    step = max(1, min(n, layer.chunk_bytes // max(size, 1)))
+    step = workspace.images_per_chunk(n, size, layer.chunk_bytes)
     return [(n0, min(n, n0 + step)) for n0 in range(0, n, step)]
 
 
@@ -167,6 +167,7 @@ def backward(layer, x, dy, mask, dx, m=None):
             matmul(w, u.transpose(0, 1, 3, 2), out=v)  # dV overwrites V
             input_transform_t(v, layer.padding, r, dx[n0:n1])
     filter_transform_t(du, layer.grads["weight"])
+    layer._winograd_filters = None  # the weights change before the next use: keep nothing
     return dx
 
 

@@ -1,0 +1,35 @@
+"""The shared scratch buffers (tinynet.perf.workspace) and the chunking of a batch."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinynet.perf import workspace
+
+
+def test_scratch_is_one_grow_only_buffer_per_slot_and_dtype():
+    a = workspace.scratch("test_slot", (4, 5), np.float32)
+    assert a.shape == (4, 5) and a.dtype == np.float32 and a.flags.c_contiguous
+    a[...] = 3.0
+    b = workspace.scratch("test_slot", (2, 3), np.float32)
+    assert np.shares_memory(a, b)  # smaller requests reuse the buffer
+    assert not np.shares_memory(a, workspace.scratch("test_slot", (4, 5), np.float64))
+    c = workspace.scratch("test_slot", (40, 50), np.float32)  # larger: a new buffer
+    c[...] = 1.0
+    assert c.sum() == 2000 and c.flags.writeable
+    assert workspace.scratch("test_slot", (0, 7), np.float32).shape == (0, 7)
+
+
+@given(st.integers(1, 500), st.integers(1, 10**6), st.integers(1, 10**7))
+def test_images_per_chunk_uses_the_fewest_chunks_and_spreads_them(n, per_image, budget):
+    step = workspace.images_per_chunk(n, per_image, budget)
+    most = max(1, min(n, budget // per_image))  # the most images that fit (at least one)
+    assert 1 <= step <= most
+    assert -(-n // step) == -(-n // most)  # no more chunks than needed
+    assert n - (-(-n // step) - 1) * step > 0  # the last chunk is not empty
+
+
+def test_a_batch_of_128_splits_into_equal_chunks():
+    assert workspace.images_per_chunk(128, 677_000, 64 * 2**20) == 64  # not 99 and 29
+    assert workspace.images_per_chunk(64, 1, 2**30) == 64
+    assert workspace.images_per_chunk(3, 10**9, 1) == 1
