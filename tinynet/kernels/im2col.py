@@ -31,30 +31,29 @@ def _inside(ow, sw, pw, j, width):
 
 @parallel_kernel
 def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
-    """im2col for a column stride sw == 1: every run of ow columns is a contiguous copy."""
+    """im2col for a column stride sw == 1. Each iteration copies one (image, channel) plane into
+    a zero-padded copy, which stays in cache, then every output row of every tap is one run of
+    ow contiguous values; iterations write disjoint column ranges. Copies go through views,
+    whose indices the compiler knows are >= 0, so that they vectorise (2-3x faster than
+    indexing cols directly, which also zero-filled the padding run by run)."""
     n_img, channels, height, width = x.shape
     plane = oh * ow
-    # Each iteration copies one (image, channel) plane, which stays in cache, into its kh*kw
-    # rows of the column matrix; iterations write disjoint column ranges. Copies go through
-    # views, whose indices the compiler knows are >= 0, so that they vectorise.
+    hp, wp = (oh - 1) * sh + kh, ow + kw - 1  # the padded rows and columns the windows read
     for nc in prange(n_img * channels):
         n = nc // channels
         c = nc % channels
+        xp = np.zeros((hp, wp), x.dtype)
+        for iy in range(min(height, hp - ph)):
+            src, dst = x[n, c, iy], xp[iy + ph]
+            for ix in range(min(width, wp - pw)):
+                dst[ix + pw] = src[ix]
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
-                x_lo, x_hi = _inside(ow, 1, pw, j, width)
+                out = cols[(c * kh + i) * kw + j, n * plane : (n + 1) * plane]
                 for y in range(oh):
-                    out = cols[row, n * plane + y * ow : n * plane + (y + 1) * ow]
-                    iy = y * sh - ph + i
-                    if iy < 0 or iy >= height:
-                        out[:] = 0
-                        continue
-                    out[:x_lo] = 0
-                    out[x_hi:] = 0
-                    src, dst = x[n, c, iy, x_lo - pw + j : x_hi - pw + j], out[x_lo:x_hi]
-                    for k in range(x_hi - x_lo):
-                        dst[k] = src[k]
+                    src, dst = xp[y * sh + i, j : j + ow], out[y * ow : (y + 1) * ow]
+                    for xo in range(ow):
+                        dst[xo] = src[xo]
 
 
 @kernel
