@@ -6,9 +6,9 @@
 
 Measures what users get: each (framework, configuration, batch) runs in its own subprocess
 (``alexnet_speed_runners.py``), in the environment this script was started with (nothing set for
-tinynet), and the tinynet process imports NumPy first, as a script or notebook does; one more run
-imports tinynet first, to show the order does not matter. Figures are medians of several timed
-steps after warm-up. Configurations: "paper" (groups=2 + LRN, the 2012 network) and "plain"
+tinynet), and the tinynet process imports NumPy first, as a script or notebook does; alternating
+runs with NumPy first and with tinynet first show that the order does not matter. Figures are
+medians of several timed steps after warm-up. Configurations: "paper" (groups=2 + LRN, the 2012 network) and "plain"
 (groups=1, no LRN). A training step is forward + loss + backward + SGD(momentum 0.9, weight decay
 5e-4). Also printed: the share of a tinynet step spent in GEMM, and the effective rate over a step
 (the network's nominal FLOPs, 3x the forward pass's, / step time) next to the measured sgemm
@@ -34,6 +34,7 @@ from alexnet_speed_tinynet import forward_flops, layer_breakdown, sgemm_ceiling,
 
 ORIGINAL_ENV = dict(os.environ)  # every child runs in the environment the user started us in
 RUNNER = Path(__file__).resolve().with_name("alexnet_speed_runners.py")
+IMPORT_ORDER_ROUNDS = 2
 
 
 # -- orchestration ----------------------------------------------------------------------------
@@ -135,21 +136,27 @@ def speeds(args, frameworks, results) -> None:
 
 
 def import_order(args, results) -> None:
-    """The same tinynet training run with tinynet imported before NumPy, next to NumPy first."""
+    """The same tinynet training run with NumPy imported first and with tinynet first, the two
+    alternating (a drift of the machine falls on both), means of ``IMPORT_ORDER_ROUNDS`` runs
+    each: single runs move by several per cent either way."""
     batch = min(64, max(args.batches))
+    rounds = 1 if args.quick else IMPORT_ORDER_ROUNDS
     results["import_order"] = {}
     for config in args.configs:
-        first = next(r for r in results["runs"] if r["config"] == config and r["batch"] == batch)
-        numpy_first = first["tinynet"]["train_img_s"]
-        tinynet_first = run_child("tinynet", config, batch, args, tinynet_first=True)
-        ratio = numpy_first / tinynet_first["train_img_s"]
+        runs = {False: [], True: []}
+        for _ in range(rounds):
+            for tinynet_first in (False, True):
+                r = run_child("tinynet", config, batch, args, tinynet_first=tinynet_first)
+                runs[tinynet_first].append(r["train_img_s"])
+        numpy_first, tinynet_first = statistics.mean(runs[False]), statistics.mean(runs[True])
+        ratio = numpy_first / tinynet_first
         results["import_order"][config] = {
-            "batch": batch, "numpy_first": numpy_first,
-            "tinynet_first": tinynet_first["train_img_s"], "ratio": ratio,
+            "batch": batch, "numpy_first": numpy_first, "tinynet_first": tinynet_first,
+            "ratio": ratio, "numpy_first_runs": runs[False], "tinynet_first_runs": runs[True],
         }  # fmt: skip
         print(
-            f"import order, {config} batch {batch}: NumPy first {numpy_first:.1f} img/s, "
-            f"tinynet first {tinynet_first['train_img_s']:.1f} img/s ({ratio:.2f}x)"
+            f"import order, {config} batch {batch}, {rounds} alternating runs each: NumPy first "
+            f"{numpy_first:.1f} img/s, tinynet first {tinynet_first:.1f} img/s ({ratio:.2f}x)"
         )
 
 
