@@ -57,55 +57,45 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
 
 
 @kernel
-def _phase_rows(x, n, c, sw, a_lo, phases):
-    """phases[b, y, k] = x[n, c, y, (k + a_lo) * sw + b], zero outside the image."""
-    width, span = x.shape[3], phases.shape[2]
-    phases[:, :, :-a_lo] = 0
+def _phase_row(row, sw, a_lo, phase):
+    """phase[b, k] = row[(k + a_lo) * sw + b], zero outside the row: its sw column phases."""
+    width, span = row.shape[0], phase.shape[1]
+    phase[:, :-a_lo] = 0
     for b in range(sw):
-        k_hi = min(span, (width - b + sw - 1) // sw - a_lo)  # phases[b, :, k_hi:] is padding
-        phases[b, :, k_hi:] = 0
-        for iy in range(phases.shape[1]):
-            src, dst = x[n, c, iy, b::sw], phases[b, iy, -a_lo:k_hi]
-            for k in range(k_hi + a_lo):
-                dst[k] = src[k]
-
-
-@kernel
-def _phased_rows_to_columns(phases, row0, col0, kh, kw, sh, ph, pw, a_lo, oh, ow, cols):
-    """The kh*kw rows of one (image, channel) plane, rows row0.. and columns col0.., as runs of
-    ow contiguous copies from its column phases."""
-    sw, height = phases.shape[0], phases.shape[1]
-    for i in range(kh):
-        for j in range(kw):
-            row = row0 + i * kw + j
-            a = (j - pw) // sw
-            b, k0 = j - pw - a * sw, a - a_lo
-            for y in range(oh):
-                out = cols[row, col0 + y * ow : col0 + (y + 1) * ow]  # views: indices known >= 0,
-                iy = y * sh - ph + i  # so the copies vectorise
-                if iy < 0 or iy >= height:
-                    out[:] = 0
-                else:
-                    src = phases[b, iy, k0 : k0 + ow]
-                    for xo in range(ow):
-                        out[xo] = src[xo]
+        k_hi = min(span, (width - b + sw - 1) // sw - a_lo)  # phase[b, k_hi:] is padding
+        phase[b, k_hi:] = 0
+        src, dst = row[b::sw], phase[b, -a_lo:k_hi]
+        for k in range(k_hi + a_lo):
+            dst[k] = src[k]
 
 
 @parallel_kernel
 def _im2col_phased(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
-    """_im2col for a column stride sw > 1 (AlexNet's conv1: 4). Each (image, channel) plane is
-    first split into its sw column phases, so that every run of ow columns is a contiguous copy
-    instead of a strided gather: tap j reads phase (j - pw) mod sw from k = floor((j - pw) / sw)
-    - a_lo on."""
+    """im2col for a column stride sw > 1 (AlexNet's conv1: 4). Each input row is first split
+    into its sw column phases (a buffer of a few hundred values), so that every run of ow
+    columns is a contiguous copy instead of a strided gather: tap j reads phase (j - pw) mod sw
+    from k = floor((j - pw) / sw) - a_lo on. Iterations write disjoint column ranges."""
     n_img, channels, height = x.shape[0], x.shape[1], x.shape[2]
+    plane = oh * ow
     a_lo, a_hi = -((pw + sw - 1) // sw), (kw - 1 - pw) // sw
-    for nc in prange(n_img * channels):  # iterations write disjoint column ranges
+    for nc in prange(n_img * channels):
         n, c = nc // channels, nc % channels
-        phases = np.empty((sw, height, ow + a_hi - a_lo), x.dtype)
-        _phase_rows(x, n, c, sw, a_lo, phases)
-        _phased_rows_to_columns(
-            phases, c * kh * kw, n * oh * ow, kh, kw, sh, ph, pw, a_lo, oh, ow, cols
-        )
+        phase = np.empty((sw, ow + a_hi - a_lo), x.dtype)
+        for i in range(kh):
+            for y in range(oh):
+                iy = y * sh - ph + i
+                inside = 0 <= iy < height
+                if inside:
+                    _phase_row(x[n, c, iy], sw, a_lo, phase)
+                for j in range(kw):
+                    out = cols[(c * kh + i) * kw + j, n * plane + y * ow : n * plane + (y + 1) * ow]
+                    if not inside:
+                        out[:] = 0
+                        continue
+                    a = (j - pw) // sw
+                    src = phase[j - pw - a * sw, a - a_lo : a - a_lo + ow]
+                    for xo in range(ow):
+                        out[xo] = src[xo]
 
 
 @parallel_kernel
