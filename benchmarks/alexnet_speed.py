@@ -8,11 +8,11 @@ Measures what users get: each (framework, configuration, batch) runs in its own 
 (``alexnet_speed_runners.py``), in the environment this script was started with (nothing set for
 tinynet), and the tinynet process imports NumPy first, as a script or notebook does; alternating
 runs with NumPy first and with tinynet first show that the order does not matter. Figures are
-medians of several timed steps after warm-up. Configurations: "paper" (groups=2 + LRN, the 2012 network) and "plain"
-(groups=1, no LRN). A training step is forward + loss + backward + SGD(momentum 0.9, weight decay
-5e-4). Also printed: the share of a tinynet step spent in GEMM, and the effective rate over a step
-(the network's nominal FLOPs, 3x the forward pass's, / step time) next to the measured sgemm
-ceiling. PyTorch is optional: without it only tinynet's figures are printed.
+medians of several timed steps after warm-up. Configurations: "paper" (groups=2 + LRN, the 2012
+network) and "plain" (groups=1, no LRN). A training step is forward + loss + backward + SGD(momentum
+0.9, weight decay 5e-4). Also printed: the share of a tinynet step spent in GEMM, and the effective
+rate over a step (the network's nominal FLOPs, 3x the forward pass's, / step time) next to the
+measured sgemm ceiling. PyTorch is optional: without it only tinynet's figures are printed.
 """
 
 from __future__ import annotations
