@@ -152,10 +152,11 @@ def test_dead_worker_is_reported(ds):
 
 
 class _Slow:
-    """Picklable transform that takes a while per sample."""
+    """Picklable transform that takes a while per sample (38 samples on 2 workers: about 2 s,
+    so the SIGINT at 0.3 s lands mid-pass even on a loaded machine)."""
 
     def __call__(self, img, rng):
-        time.sleep(0.05)
+        time.sleep(0.1)
         return np.zeros((3, 4, 4), np.float32)
 
 
@@ -164,11 +165,15 @@ def test_ctrl_c_while_waiting_for_workers(ds):
     dl = DataLoader(ds, _Slow(), batch_size=4, workers=2)
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     seen = 0
-    with pytest.raises(KeyboardInterrupt):
-        timer.start()
-        for _ in dl:
-            seen += 1
-    timer.join()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own Ctrl-C
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            timer.start()
+            for _ in dl:
+                seen += 1
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
     assert seen < len(dl)
     assert mp.active_children() == []
     assert all(is_dead(p) for p in dl.worker_pids)
