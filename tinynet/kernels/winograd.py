@@ -45,23 +45,14 @@ def _image_rows(x, n, y0, ph, pw, rows):
 
 @kernel
 def _sandwich(left, right, src, tmp, dst):
-    """dst[a, b, :] = sum_ij left[a, i] src[i, j, :] right[b, j] (tmp: scratch, left @ src)."""
-    for a in range(left.shape[0]):
-        for j in range(src.shape[1]):
-            tmp[a, j, :] = 0
-            for i in range(left.shape[1]):
-                f = left[a, i]
-                if f != 0:
-                    for c in range(src.shape[2]):
-                        tmp[a, j, c] += f * src[i, j, c]
-    for a in range(left.shape[0]):
-        for b in range(right.shape[0]):
-            dst[a, b, :] = 0
-            for j in range(right.shape[1]):
-                f = right[b, j]
-                if f != 0:
-                    for c in range(src.shape[2]):
-                        dst[a, b, c] += f * tmp[a, j, c]
+    """dst[a, b, :] = sum_ij left[a, i] src[i, j, :] right[b, j] (tmp: scratch, left @ src):
+    winograd_passes' row pass on src, then the same pass on each row of the result."""
+    _left_on_rows(left, src, tmp)
+    rows, cols, channels = tmp.shape
+    for a in range(rows):
+        _left_on_rows(
+            right, tmp[a].reshape(cols, 1, channels), dst[a].reshape(right.shape[0], 1, channels)
+        )
 
 
 @parallel_kernel
