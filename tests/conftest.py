@@ -24,3 +24,10 @@ def distinct(rng, shape, dtype=np.float64):
     """Values that are all different (no ties in a max), spread out so float32 keeps them apart."""
     n = int(np.prod(shape))
     return (rng.permutation(n).reshape(shape) / n * 4 - 2).astype(dtype)
+
+
+@pytest.fixture(autouse=True)
+def _own_working_folder(tmp_path_factory, monkeypatch):
+    """Every test starts in an empty folder of its own, so nothing in the folder pytest was started
+    from (a `runs/alexnet` left by the demo, say) can change a result, and no test writes there."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
