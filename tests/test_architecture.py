@@ -13,16 +13,23 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "tinynet"
 
 #: The part of the package each file belongs to, by its first path component.
-ROOT_FILES = {"__init__": "core", "layer": "core", "sequential": "core", "gradcheck": "core"}
-ENGINE = {"core", "validate", "perf", "kernels", "layers", "models", "optim"}
+ROOT_FILES = {
+    "__init__": "core",
+    "backend": "core",
+    "layer": "core",
+    "sequential": "core",
+    "gradcheck": "core",
+}
+ENGINE = {"core", "validate", "perf", "reference", "kernels", "layers", "models", "optim"}
 ALLOWED = {
     "validate": set(),
     "perf": {"perf"},
-    "kernels": {"kernels", "validate"},
+    "reference": {"reference", "validate"},
+    "kernels": {"kernels", "reference", "validate"},
     "core": {"core", "validate", "perf"},
-    "layers": {"layers", "core", "kernels", "validate", "perf"},
+    "layers": {"layers", "core", "reference", "kernels", "validate", "perf"},
     "models": {"models", "layers", "core", "validate"},
-    "optim": {"optim", "validate"},
+    "optim": {"optim", "core", "validate"},
     "data": {"data", "validate"},
     "dist": {"dist"},
     "train": ENGINE | {"train", "dist"},

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from tinynet.gradcheck import check_layer
 from tinynet.kernels import winograd as wk
-from tinynet.kernels.winograd_reference import MATRICES, input_tiles, matrices
-from tinynet.kernels.winograd_reference import conv_backward as ref_backward
-from tinynet.kernels.winograd_reference import conv_forward as ref_forward
+from tinynet.reference.winograd import MATRICES, input_tiles, matrices
+from tinynet.reference.winograd import conv_backward as ref_backward
+from tinynet.reference.winograd import conv_forward as ref_forward
 from tinynet.layers import Conv2D, conv_winograd
 from tinynet.models import alexnet
 

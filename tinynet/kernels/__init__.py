@@ -5,7 +5,7 @@ iterations ever write the same element (by channel, by row of the column matrix,
 BLAS is never called from inside a Numba loop.
 """
 
-from . import winograd, winograd_reference  # Winograd F(m x m, r x r), r = 3 or 5: the transforms
+from . import winograd  # Winograd F(m x m, r x r), r = 3 or 5: the transforms
 from ._jit import cache_is_warm
 from .im2col import col2im, col2im_reference, im2col, im2col_reference
 from .lrn import lrn_backward, lrn_backward_reference, lrn_forward, lrn_forward_reference
@@ -36,5 +36,4 @@ __all__ = [
     "nchw_to_rows",
     "nchw_to_rows_reference",
     "winograd",
-    "winograd_reference",
 ]

@@ -1,6 +1,6 @@
-"""Winograd F(m x m, r x r) transforms for stride-1 3x3 and 5x5 convolutions (winograd_reference).
+"""Winograd F(m x m, r x r) transforms for stride-1 3x3 and 5x5 convolutions (tinynet/reference/winograd.py).
 
-The maths is in ``winograd_reference``; these kernels lay the data out for the GEMMs. With
+The maths is in ``tinynet.reference.winograd``; these kernels lay the data out for the GEMMs. With
 alpha = m + r - 1, E = alpha^2 transform elements, T = N * tH * tW tiles (image-major, then tile
 rows, then tile columns) and G groups:
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from ._jit import kernel, parallel_kernel, prange
 from .winograd_passes import _left_from_slabs, _left_on_rows, _right_into_rows, _right_into_slabs
-from .winograd_reference import matrices, tile_grid
+from ..reference.winograd import matrices, tile_grid
 
 
 @kernel

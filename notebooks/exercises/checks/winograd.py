@@ -1,6 +1,6 @@
 """Checks for notebook 3: Winograd minimal filtering F(m, 3) in 1-D, one 2-D tile, a whole image.
 
-Conventions (those of ``tinynet/kernels/winograd_reference.py``): the transforms are given as
+Conventions (those of ``tinynet/reference/winograd.py``): the transforms are given as
 B^T (alpha, alpha), G (alpha, 3) and A^T (m, alpha), alpha = m + 2, and a tile computes the
 cross-correlation (the kernel is not flipped):
 

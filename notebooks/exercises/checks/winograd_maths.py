@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.kernels.winograd_reference import matrices
+from tinynet.reference.winograd import matrices
 
 NAMES_1D = ("d", "g", "BT", "G", "AT")
 NAMES_CONV = ("x", "w", "pad", "BT", "G", "AT")
@@ -13,7 +13,7 @@ NAMES_CONV = ("x", "w", "pad", "BT", "G", "AT")
 
 def transforms(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(B^T, G, A^T) of F(m, 3) for m = 2 or 4, as float64 arrays: tinynet's own
-    (``tinynet.kernels.winograd_reference.MATRICES``, Lavin & Gray's points)."""
+    (``tinynet.reference.winograd.MATRICES``, Lavin & Gray's points)."""
     return matrices(m, 3, np.float64)
 
 
