@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinynet"
 #: The part of the package each file belongs to, by its first path component.
 ROOT_FILES = {
     "__init__": "core",
-    "backend": "core",
+    "backends": "core",
     "layer": "core",
     "sequential": "core",
     "gradcheck": "core",

@@ -5,8 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinynet.layers import Conv2D
-
-from .reference_conv import conv2d_direct, conv2d_direct_backward
+from tinynet.reference.conv import conv2d, conv2d_backward
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
@@ -57,12 +56,12 @@ def test_conv_forward_and_backward_match_direct_loops(geo, dtype, seed):
     w = conv.params["weight"].astype(np.float64)
     b = conv.params["bias"].astype(np.float64)
     y = conv.forward(x)
-    expected = conv2d_direct(x.astype(np.float64), w, b, geo["s"], geo["p"], geo["g"])
+    expected = conv2d(x.astype(np.float64), w, b, geo["s"], geo["p"], geo["g"])
     assert y.dtype == dtype and y.shape == expected.shape
     assert rel(y, expected) < TOL[dtype]
     dy = rng.standard_normal(y.shape).astype(dtype)
     dx = conv.backward(dy)
-    rdx, rdw, rdb = conv2d_direct_backward(
+    rdx, rdw, rdb = conv2d_backward(
         x.astype(np.float64), w, dy.astype(np.float64), geo["s"], geo["p"], geo["g"]
     )
     assert rel(dx, rdx) < TOL[dtype]

@@ -3,8 +3,7 @@
 import numpy as np
 
 from tinynet.layers import Conv2D, Linear, LocalResponseNorm, MaxPool2D, SoftmaxCrossEntropy
-
-from .reference_conv import conv2d_direct
+from tinynet.reference.conv import conv2d
 
 
 def test_overlapping_maxpool_4x4_by_hand():
@@ -64,7 +63,7 @@ def test_convolution_with_padding_by_hand():
 def test_conv_matches_direct_loops_with_groups(rng):
     x = rng.standard_normal((2, 6, 7, 5))
     conv = Conv2D(6, 4, (3, 2), stride=(2, 1), padding=(1, 1), groups=2, dtype=np.float64, rng=rng)
-    expected = conv2d_direct(x, conv.params["weight"], conv.params["bias"], (2, 1), (1, 1), 2)
+    expected = conv2d(x, conv.params["weight"], conv.params["bias"], (2, 1), (1, 1), 2)
     np.testing.assert_allclose(conv.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 

@@ -10,8 +10,8 @@ from tinynet.interop.torchvision import TORCHVISION_NAMES, from_torchvision
 from tinynet.layers import AdaptiveAvgPool2D, Dropout
 from tinynet.models import alexnet_torchvision, from_config, param_shapes
 from tinynet.models.torchvision_alexnet import MIN_INPUT_SIZE
+from tinynet.reference.conv import conv2d
 
-from .reference_conv import conv2d_direct
 from .test_adaptive_pool import reference as adaptive_avg_pool
 
 # (key prefix, stride, padding) of each convolution, with a 3/2 max-pool after those marked
@@ -82,7 +82,7 @@ def numpy_forward(state, x):
     s = {k: v.astype(np.float64) for k, v in state.items()}
     for prefix, stride, pad, pool in CONVS:
         w, b = s[f"{prefix}.weight"], s[f"{prefix}.bias"]
-        x = np.maximum(conv2d_direct(x, w, b, (stride, stride), (pad, pad), 1), 0)
+        x = np.maximum(conv2d(x, w, b, (stride, stride), (pad, pad), 1), 0)
         if pool:
             windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))
             x = windows[:, :, ::2, ::2].max(axis=(4, 5))

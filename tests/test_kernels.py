@@ -5,6 +5,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinynet import kernels as K
+from tinynet.reference import im2col as reference_im2col
+from tinynet.reference import lrn as reference_lrn
+from tinynet.reference import pool as reference_pool
+
+from .conftest import distinct
 
 DTYPES = st.sampled_from([np.float32, np.float64])
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
@@ -46,7 +51,7 @@ def test_im2col_matches_reference(win, dtype):
     x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     cols = K.im2col(x, k, s, p)
     assert cols.dtype == dtype
-    close(cols, K.im2col_reference(x, k, s, p), dtype)
+    close(cols, reference_im2col.im2col(x, k, s, p), dtype)
 
 
 @given(
@@ -60,7 +65,7 @@ def test_im2col_with_wide_kernels_and_strides_matches_reference(kw, sw, pw, sh, 
     w = int(rng.integers(max(1, kw - 2 * pw), 2 * kw + 3))
     x = rng.standard_normal((2, 3, 7, w)).astype(dtype)
     k, s, p = (3, kw), (sh, sw), (1, pw)
-    close(K.im2col(x, k, s, p), K.im2col_reference(x, k, s, p), dtype)
+    close(K.im2col(x, k, s, p), reference_im2col.im2col(x, k, s, p), dtype)
 
 
 @given(windows(), DTYPES)
@@ -71,7 +76,7 @@ def test_col2im_matches_reference(win, dtype):
     cols = rng.standard_normal((shape[1] * k[0] * k[1], shape[0] * oh * ow)).astype(dtype)
     dx = K.col2im(cols, shape, k, s, p)
     assert dx.dtype == dtype
-    close(dx, K.col2im_reference(cols, shape, k, s, p), dtype)
+    close(dx, reference_im2col.col2im(cols, shape, k, s, p), dtype)
 
 
 @given(windows(), DTYPES)
@@ -87,28 +92,44 @@ def test_col2im_is_the_adjoint_of_im2col(win, dtype):
     assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs))
 
 
-@given(windows(max_pad_half=True), DTYPES)
-def test_maxpool_matches_reference_without_ties(win, dtype):
+@given(windows(max_pad_half=True), DTYPES, st.booleans())
+def test_maxpool_matches_reference_without_ties(win, dtype, keep_argmax):
     shape, k, s, p, seed = win
     rng = np.random.default_rng(seed)
-    x = (rng.permutation(int(np.prod(shape))).reshape(shape) - 7.5).astype(dtype)  # distinct
-    out, argmax = K.maxpool_forward(x, k, s, p, out_hw(shape, k, s, p))
-    ref_out, ref_arg = K.maxpool_forward_reference(x, k, s, p)
-    close(out, ref_out, dtype)
+    x = distinct(rng, shape, dtype)
+    hw = out_hw(shape, k, s, p)
+    out, argmax = K.maxpool_forward(x, k, s, p, hw, keep_argmax)
+    ref_out, ref_arg = reference_pool.maxpool_forward(x, k, s, p, hw, keep_argmax)
+    assert out.dtype == ref_out.dtype == dtype
+    np.testing.assert_array_equal(out, ref_out)  # a maximum is exact
+    if not keep_argmax:
+        assert argmax is None and ref_arg is None
+        return
+    assert argmax.dtype == ref_arg.dtype == np.int32
     np.testing.assert_array_equal(argmax, ref_arg)
     dy = rng.standard_normal(out.shape).astype(dtype)
     dx = K.maxpool_backward(dy, argmax, shape)
-    close(dx, K.maxpool_backward_reference(dy, ref_arg, shape), dtype)
+    ref_dx = reference_pool.maxpool_backward(dy, ref_arg, shape)
+    assert dx.dtype == ref_dx.dtype == dtype
+    close(dx, ref_dx, dtype)
 
 
 @given(windows(max_pad_half=True), st.integers(0, 2**31))
 def test_maxpool_ties_follow_the_same_rule_as_the_reference(win, seed):
     shape, k, s, p, _ = win
     x = np.random.default_rng(seed).integers(0, 3, shape).astype(np.float64)  # many ties
-    out, argmax = K.maxpool_forward(x, k, s, p, out_hw(shape, k, s, p))
-    ref_out, ref_arg = K.maxpool_forward_reference(x, k, s, p)
+    hw = out_hw(shape, k, s, p)
+    out, argmax = K.maxpool_forward(x, k, s, p, hw)
+    ref_out, ref_arg = reference_pool.maxpool_forward(x, k, s, p, hw)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(argmax, ref_arg)
+
+
+def test_maxpool_tie_goes_to_the_first_maximum_in_row_major_order():
+    x = np.array([[0.0, 5.0, 5.0], [5.0, 1.0, 5.0]]).reshape(1, 1, 2, 3)
+    for pool in (K, reference_pool):
+        out, argmax = pool.maxpool_forward(x, (2, 3), (1, 1), (0, 0), (1, 1))
+        assert out[0, 0, 0, 0] == 5.0 and argmax[0, 0, 0, 0] == 1  # row 0, column 1
 
 
 @given(
@@ -127,19 +148,15 @@ def test_lrn_matches_reference(n, c, h, w, size, alpha, beta, k, dtype, seed):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((n, c, h, w)) * 2).astype(dtype)
     out, scale = K.lrn_forward(x, size, alpha, beta, k)
-    ref_out, ref_scale = K.lrn_forward_reference(x.astype(np.float64), size, alpha, beta, k)
+    ref_out, ref_scale = reference_lrn.lrn_forward(x, size, alpha, beta, k)
+    assert out.dtype == scale.dtype == ref_out.dtype == ref_scale.dtype == dtype
     close(out, ref_out, dtype)
     close(scale, ref_scale, dtype)
     dy = rng.standard_normal(x.shape).astype(dtype)
     dx = K.lrn_backward(x, dy, scale, size, alpha, beta)
-    assert dx.dtype == dtype
-    close(
-        dx,
-        K.lrn_backward_reference(
-            x.astype(np.float64), dy.astype(np.float64), ref_scale, size, alpha, beta
-        ),
-        dtype,
-    )
+    ref_dx = reference_lrn.lrn_backward(x, dy, ref_scale, size, alpha, beta)
+    assert dx.dtype == ref_dx.dtype == dtype
+    close(dx, ref_dx, dtype)
 
 
 @given(
@@ -151,19 +168,24 @@ def test_lrn_matches_reference(n, c, h, w, size, alpha, beta, k, dtype, seed):
     st.integers(0, 2**31),
 )
 def test_row_transposes_match_reference(n, o, plane, dtype, relu, seed):
+    """The fused bias + ReLU copies against the reshapes of tinynet.reference.conv."""
     rng = np.random.default_rng(seed)
     rows = rng.standard_normal((o, n * plane)).astype(dtype)
     bias = rng.standard_normal(o).astype(dtype)
     out = np.empty((n, o, plane), dtype=dtype)
     mask = np.empty((n, o, plane), dtype=bool) if relu else None
-    K.rows_to_nchw(rows, bias, out, mask=mask)
-    close(out, K.rows_to_nchw_reference(rows, bias, n, relu=relu), dtype)
+    K.rows_to_nchw(rows, bias, out, relu, mask)
+    expected = rows.reshape(o, n, plane).transpose(1, 0, 2) + bias[None, :, None]
+    close(out, np.maximum(expected, 0) if relu else expected, dtype)
     if relu:
         np.testing.assert_array_equal(mask, out > 0)
+        unkept = np.empty_like(out)
+        K.rows_to_nchw(rows, bias, unkept, relu=True)  # ReLU without keeping a mask
+        np.testing.assert_array_equal(unkept, out)
     dy = rng.standard_normal((n, o, plane)).astype(dtype)
     back = np.empty((o, n * plane), dtype=dtype)
     db = np.zeros(o, dtype=dtype)
     K.nchw_to_rows(dy, back, db, mask=mask)
-    ref_rows, ref_db = K.nchw_to_rows_reference(dy, mask=mask)
-    close(back, ref_rows, dtype)
-    close(db, ref_db, dtype)
+    masked = dy if mask is None else np.where(mask, dy, 0)
+    close(back, masked.transpose(1, 0, 2).reshape(o, n * plane), dtype)
+    close(db, masked.sum(axis=(0, 2)), dtype)

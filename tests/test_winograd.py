@@ -1,5 +1,5 @@
-"""Winograd F(m x m, r x r) convolution (3x3 and 5x5): against direct loops, its NumPy reference
-and gradcheck."""
+"""Winograd F(m x m, r x r) convolution (3x3 and 5x5): against the reference convolution, its
+NumPy reference transforms and gradcheck."""
 
 import numpy as np
 import pytest
@@ -8,13 +8,12 @@ from hypothesis import strategies as st
 
 from tinynet.gradcheck import check_layer
 from tinynet.kernels import winograd as wk
+from tinynet.layers import Conv2D, conv_algorithms
+from tinynet.models import alexnet
+from tinynet.reference.conv import conv2d, conv2d_backward
 from tinynet.reference.winograd import MATRICES, input_tiles, matrices
 from tinynet.reference.winograd import conv_backward as ref_backward
 from tinynet.reference.winograd import conv_forward as ref_forward
-from tinynet.layers import Conv2D, conv_winograd
-from tinynet.models import alexnet
-
-from .reference_conv import conv2d_direct, conv2d_direct_backward
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 TILES = [(2, 3), (4, 3), (5, 3), (2, 5), (3, 5)]  # (m, r) of F(m x m, r x r)
@@ -38,7 +37,7 @@ def geometries(draw):
 
 @settings(max_examples=30)
 @given(geometries(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31))
-def test_winograd_conv_matches_direct_loops(geo, dtype, seed):
+def test_winograd_conv_matches_the_reference_convolution(geo, dtype, seed):
     rng = np.random.default_rng(seed)
     conv = Conv2D(
         geo["cin"], geo["cout"], geo["r"], 1, geo["p"], geo["g"], dtype=dtype, rng=rng,
@@ -47,7 +46,7 @@ def test_winograd_conv_matches_direct_loops(geo, dtype, seed):
     x = rng.standard_normal((geo["n"], geo["cin"], *geo["hw"])).astype(dtype)
     w, b = (conv.params[k].astype(np.float64) for k in ("weight", "bias"))
     y = conv.forward(x)
-    expected = conv2d_direct(x.astype(np.float64), w, b, (1, 1), geo["p"], geo["g"])
+    expected = conv2d(x.astype(np.float64), w, b, (1, 1), geo["p"], geo["g"])
     if geo["relu"]:
         expected = np.maximum(expected, 0)
     assert y.dtype == dtype and y.shape == expected.shape
@@ -55,7 +54,7 @@ def test_winograd_conv_matches_direct_loops(geo, dtype, seed):
     dy = rng.standard_normal(y.shape).astype(dtype)
     dx = conv.backward(dy)
     masked = np.where(y > 0, dy, 0) if geo["relu"] else dy
-    rdx, rdw, rdb = conv2d_direct_backward(
+    rdx, rdw, rdb = conv2d_backward(
         x.astype(np.float64), w, masked.astype(np.float64), (1, 1), geo["p"], geo["g"]
     )
     assert dx.dtype == dtype
@@ -85,51 +84,54 @@ def test_kernels_match_numpy_reference(m, r, n, c, k, g, hw, p, rng):
     w = rng.standard_normal((k, c // g, r, r))
     b = rng.standard_normal(k)
     bt = matrices(m, r)[0]
-    v = wk.input_transform(x, p, m, r, g)
+    tile = wk.tile(m, r, np.float64)
+    v = np.empty(wk.transformed_shape(tile, x.shape, c, p, g))
+    wk.input_transform(tile, x, p, g, v)
     v_ref = np.einsum("ai,nctxij,bj->abntxc", bt, input_tiles(x, p, m, r), bt)  # (E, T, C)
     v_ref = v_ref.reshape(v.shape[0], v.shape[2], g, c // g).transpose(0, 2, 1, 3)
     np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-12)
-    u = wk.filter_transform(w, g, m)
+    u = np.empty((tile.alpha**2, g, c // g, k // g))
+    wk.filter_transform(tile, w, g, u)
     y_ref = ref_forward(x, w, b, p, g, m)
     y = np.empty_like(y_ref)
-    wk.output_transform(np.matmul(v, u), b, r, y)
+    wk.output_transform(tile, np.matmul(v, u), b, y)
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
     dy = rng.standard_normal(y.shape)
     rdx, rdw, rdb = ref_backward(x, w, dy, p, g, m)
-    wt, db = np.empty(wk.transformed_shape(x.shape, k, p, m, r, g)), np.zeros(k)
-    wk.dy_transform(dy, g, m, r, wt, db)
-    dw = wk.filter_transform_t(np.matmul(wt.transpose(0, 1, 3, 2), v), np.empty_like(w))
-    dx = wk.input_transform_t(np.matmul(wt, u.transpose(0, 1, 3, 2)), p, r, np.empty_like(x))
+    wt, db = np.empty(wk.transformed_shape(tile, x.shape, k, p, g)), np.zeros(k)
+    wk.dy_transform(tile, dy, g, wt, db)
+    dw = wk.filter_transform_t(tile, np.matmul(wt.transpose(0, 1, 3, 2), v), np.empty_like(w))
+    dx = wk.input_transform_t(tile, np.matmul(wt, u.transpose(0, 1, 3, 2)), p, np.empty_like(x))
     for got, want in ((dx, rdx), (dw, rdw), (db, rdb)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("m,r", TILES)
 def test_every_tile_size_through_the_layer(m, r, monkeypatch, rng):
-    monkeypatch.setitem(conv_winograd.TILES, r, (m,))
+    monkeypatch.setitem(conv_algorithms.TILES, r, (m,))
     p = (r // 2, r // 2)
     conv = Conv2D(4, 6, r, padding=p, groups=2, dtype=np.float64, rng=rng, chunk_bytes=1)
     conv.algorithm = "winograd"
     x = rng.standard_normal((3, 4, 7, 9))
     w, b = conv.params["weight"], conv.params["bias"]
     np.testing.assert_allclose(
-        conv.forward(x), conv2d_direct(x, w, b, (1, 1), p, 2), rtol=1e-12, atol=1e-12
+        conv.forward(x), conv2d(x, w, b, (1, 1), p, 2), rtol=1e-12, atol=1e-12
     )
     dy = rng.standard_normal((3, 6, 7, 9))
     dx = conv.backward(dy)
-    rdx, rdw, rdb = conv2d_direct_backward(x, w, dy, (1, 1), p, 2)
+    rdx, rdw, rdb = conv2d_backward(x, w, dy, (1, 1), p, 2)
     for got, want in ((dx, rdx), (conv.grads["weight"], rdw), (conv.grads["bias"], rdb)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("m,r", TILES)
-def test_numpy_reference_matches_direct_loops(m, r, rng):
+def test_numpy_reference_matches_the_reference_convolution(m, r, rng):
     x, w, b = rng.standard_normal((2, 4, 7, 5)), rng.standard_normal((6, 2, r, r)), np.ones(6)
     p = (r // 2, r // 2 - 1)
     y = ref_forward(x, w, b, p, 2, m)
-    np.testing.assert_allclose(y, conv2d_direct(x, w, b, (1, 1), p, 2), atol=1e-12)
+    np.testing.assert_allclose(y, conv2d(x, w, b, (1, 1), p, 2), atol=1e-12)
     dy = rng.standard_normal(y.shape)
-    direct = conv2d_direct_backward(x, w, dy, (1, 1), p, 2)
+    direct = conv2d_backward(x, w, dy, (1, 1), p, 2)
     for got, want in zip(ref_backward(x, w, dy, p, 2, m), direct):
         np.testing.assert_allclose(got, want, atol=1e-12)
 
@@ -145,8 +147,8 @@ def test_gradcheck(r, p, relu, rng):
 
 
 def test_tile_side_takes_the_fewest_transformed_elements():
-    assert set(TILES) == {(m, r) for r, sides in conv_winograd.TILES.items() for m in sides}
-    side = conv_winograd.tile_side
+    assert set(TILES) == {(m, r) for r, sides in conv_algorithms.TILES.items() for m in sides}
+    side = conv_algorithms.tile_side
     assert side(3, 13, 13) == 5  # 9 tiles of 7x7 = 441 against 16 of 6x6 = 576
     assert side(5, 27, 27) == 3  # 81 tiles of 7x7 = 3969 against 196 of 6x6 = 7056
     assert side(3, 27, 27) == 4  # 49 * 36 = 36 * 49: a tie goes to the smaller tile

@@ -7,17 +7,18 @@ from hypothesis import strategies as st
 from tinynet.perf import workspace
 
 
-def test_scratch_is_one_grow_only_buffer_per_slot_and_dtype():
-    a = workspace.scratch("test_slot", (4, 5), np.float32)
+def test_arrays_are_grow_only_buffers_by_position_and_dtype():
+    a, b = workspace.arrays(np.float32, (4, 5), (3,))
     assert a.shape == (4, 5) and a.dtype == np.float32 and a.flags.c_contiguous
+    assert b.shape == (3,) and not np.shares_memory(a, b)  # distinct positions, distinct memory
     a[...] = 3.0
-    b = workspace.scratch("test_slot", (2, 3), np.float32)
-    assert np.shares_memory(a, b)  # smaller requests reuse the buffer
-    assert not np.shares_memory(a, workspace.scratch("test_slot", (4, 5), np.float64))
-    c = workspace.scratch("test_slot", (40, 50), np.float32)  # larger: a new buffer
-    c[...] = 1.0
-    assert c.sum() == 2000 and c.flags.writeable
-    assert workspace.scratch("test_slot", (0, 7), np.float32).shape == (0, 7)
+    (smaller,) = workspace.arrays(np.float32, (2, 3))
+    assert np.shares_memory(a, smaller)  # smaller requests reuse the buffer at that position
+    assert not np.shares_memory(a, workspace.arrays(np.float64, (4, 5))[0])
+    (larger,) = workspace.arrays(np.float32, (40, 50))  # larger: a new buffer
+    larger[...] = 1.0
+    assert larger.sum() == 2000 and larger.flags.writeable
+    assert workspace.arrays(np.float32, (0, 7))[0].shape == (0, 7)
 
 
 @given(st.integers(1, 500), st.integers(1, 10**6), st.integers(1, 10**7))

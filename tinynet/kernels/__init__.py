@@ -1,4 +1,5 @@
-"""Numba-compiled hot loops, each beside a plain NumPy reference that the tests compare against.
+"""The fast backend's Numba-compiled hot loops; ``tinynet/reference/`` holds their readable twins,
+with the same names and results, and the tests hold each kernel to its twin.
 
 Every kernel is ``@njit(cache=True)``. The parallel ones split their work so that no two
 iterations ever write the same element (by channel, by row of the column matrix, or by image).
@@ -7,33 +8,20 @@ BLAS is never called from inside a Numba loop.
 
 from . import winograd  # Winograd F(m x m, r x r), r = 3 or 5: the transforms
 from ._jit import cache_is_warm
-from .im2col import col2im, col2im_reference, im2col, im2col_reference
-from .lrn import lrn_backward, lrn_backward_reference, lrn_forward, lrn_forward_reference
-from .pool import (
-    maxpool_backward,
-    maxpool_backward_reference,
-    maxpool_forward,
-    maxpool_forward_reference,
-)
-from .transpose import nchw_to_rows, nchw_to_rows_reference, rows_to_nchw, rows_to_nchw_reference
+from .im2col import col2im, im2col
+from .lrn import lrn_backward, lrn_forward
+from .pool import maxpool_backward, maxpool_forward
+from .transpose import nchw_to_rows, rows_to_nchw
 
 __all__ = [
     "cache_is_warm",
     "im2col",
-    "im2col_reference",
     "col2im",
-    "col2im_reference",
     "maxpool_forward",
-    "maxpool_forward_reference",
     "maxpool_backward",
-    "maxpool_backward_reference",
     "lrn_forward",
-    "lrn_forward_reference",
     "lrn_backward",
-    "lrn_backward_reference",
     "rows_to_nchw",
-    "rows_to_nchw_reference",
     "nchw_to_rows",
-    "nchw_to_rows_reference",
     "winograd",
 ]

@@ -3,6 +3,7 @@
 import os
 
 import numba
+import numpy as np
 from numba import njit, prange  # noqa: F401  (re-exported for the kernel modules)
 
 # Numba's own work queue rather than GNU OpenMP: as fast here, and safe to fork() after (the
@@ -15,6 +16,9 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 #: (division by zero gives inf instead of raising), so loops vectorise.
 JIT = dict(cache=True, fastmath=True, error_model="numpy", nogil=True)
 
+
+#: The array a kernel gets in place of an absent ReLU mask (Numba compiles for one argument type).
+NO_MASK = np.zeros((1, 1, 1), dtype=np.bool_)
 
 #: Every kernel compiled through this module (for ``cache_is_warm``).
 KERNELS = []

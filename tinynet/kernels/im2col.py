@@ -1,12 +1,10 @@
-"""im2col and col2im: the sliding-window copies that turn a convolution into one GEMM.
+"""im2col and col2im as parallel Numba kernels: the fast twins of ``tinynet.reference.im2col``.
 
-Layout of the column matrix for a batch x of shape (N, C, H, W), kernel (kh, kw), output (OH, OW):
-
-    cols[(c * kh + i) * kw + j, (n * OH + y) * OW + x] = xpad[n, c, y * sh + i, x * sw + j]
-
-so the rows of one group of channels are contiguous, and ``cols.reshape(G, C // G * kh * kw, -1)``
-is the per-group column matrix. Padding is never materialised: out-of-range taps read as zero in
-im2col and are skipped in col2im.
+Same layout and results as the reference (its docstring draws the column matrix). What makes them
+fast: the work is split by (image, channel) plane, so no two iterations write the same element;
+im2col copies each plane once into a small zero-padded buffer that stays in cache (stride 1) or
+splits each input row into its column phases (strides > 1), so that every run of output columns
+is one contiguous copy; col2im skips the taps that fall in the padding instead of padding dx.
 """
 
 from __future__ import annotations
@@ -34,8 +32,8 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
     """im2col for a column stride sw == 1. Each iteration copies one (image, channel) plane into
     a zero-padded copy, which stays in cache, then every output row of every tap is one run of
     ow contiguous values; iterations write disjoint column ranges. Copies go through views,
-    whose indices the compiler knows are >= 0, so that they vectorise (2-3x faster than
-    indexing cols directly, which also zero-filled the padding run by run)."""
+    whose indices the compiler knows are >= 0, so that they vectorise (docs/performance.md,
+    "The measurements behind the code")."""
     n_img, channels, height, width = x.shape
     plane = oh * ow
     hp, wp = (oh - 1) * sh + kh, ow + kw - 1  # the padded rows and columns the windows read
@@ -147,35 +145,3 @@ def col2im(cols, x_shape, kernel, stride, padding, out=None):
         out = np.empty(x_shape, dtype=cols.dtype)
     _col2im(np.ascontiguousarray(cols), *kernel, *stride, *padding, oh, ow, out)
     return out
-
-
-# -- plain NumPy references ----------------------------------------------------------------------
-
-
-def im2col_reference(x, kernel, stride, padding):
-    """Readable im2col: pad, then one strided slice per kernel offset."""
-    n, c = x.shape[:2]
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh, ow = out_hw(x.shape, kernel, stride, padding)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            patch = xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]  # (n, c, oh, ow)
-            cols[:, i, j] = patch.transpose(1, 0, 2, 3)
-    return cols.reshape(c * kh * kw, n * oh * ow)
-
-
-def col2im_reference(cols, x_shape, kernel, stride, padding):
-    """Readable col2im: strided += per kernel offset into a padded image, then crop the padding."""
-    n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh, ow = out_hw(x_shape, kernel, stride, padding)
-    cols = cols.reshape(c, kh, kw, n, oh, ow)
-    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols[:, i, j].transpose(
-                1, 0, 2, 3
-            )
-    return xp[:, :, ph : ph + h, pw : pw + w]

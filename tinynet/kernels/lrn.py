@@ -1,17 +1,13 @@
-"""Local response normalisation across channels, forward and backward, with a running window sum.
+"""Local response normalisation across channels, forward and backward, in Numba.
 
-Convention (PyTorch's ``torch.nn.LocalResponseNorm``, also cuda-convnet's and Caffe's):
+``tinynet/reference/lrn.py`` is the specification (the formulas, PyTorch's convention): same
+functions, arguments and results, in x's dtype. Forward returns ``scale`` for backward.
 
-    scale_c = k + alpha / size * sum_{c' = c - size//2}^{c + (size-1)//2} a_{c'}^2
-    b_c     = a_c * scale_c ** -beta
-
-Channels outside [0, C) count as zero. Backward:
-
-    da_c = dy_c * scale_c^-beta
-           - 2 alpha beta / size * a_c * sum_{c' : c in window(c')} dy_c' a_c' scale_c'^(-beta-1)
-
-Forward caches ``scale`` for backward. Both kernels slide a running channel-window sum over
-whole H*W planes, so each element is added once and subtracted once whatever the window size.
+What is fast: one parallel iteration per image; a running window sum slides over whole H*W
+planes, adding the channel that enters the window and subtracting the one that leaves, so each
+element is added once and subtracted once whatever the window size (the reference sums the
+whole window for every channel; the running sum of squares is clamped at 0, as subtracting can
+round it below); beta = 0.75 is computed with two square roots instead of a power.
 """
 
 from __future__ import annotations
@@ -140,29 +136,3 @@ def lrn_backward(x, dy, scale, size, alpha, beta):
         dx.reshape(n, c, -1),
     )
     return dx
-
-
-# -- plain NumPy references ----------------------------------------------------------------------
-
-
-def _window_sums(v, size, reverse=False):
-    """sum over window(c) of v (axis 1), or over the channels whose window holds c if reverse."""
-    lo, hi = size // 2, (size - 1) // 2
-    if reverse:
-        lo, hi = hi, lo
-    c = v.shape[1]
-    shape = list(v.shape)
-    shape[1] = c + lo + hi
-    padded = np.zeros(shape, dtype=v.dtype)
-    padded[:, lo : lo + c] = v
-    return sum(padded[:, d : d + c] for d in range(lo + hi + 1))
-
-
-def lrn_forward_reference(x, size, alpha, beta, k):
-    scale = k + alpha / size * _window_sums(x * x, size)
-    return x * scale**-beta, scale
-
-
-def lrn_backward_reference(x, dy, scale, size, alpha, beta):
-    t = dy * x * scale ** (-beta - 1)
-    return dy * scale**-beta - 2 * alpha * beta / size * x * _window_sums(t, size, reverse=True)

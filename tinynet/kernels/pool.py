@@ -1,19 +1,19 @@
-"""Max-pooling forward (value and argmax) and backward (scatter-add through the argmax).
+"""Max-pooling forward (value and argmax) and backward (scatter-add through the argmax), in Numba.
 
-Windows may overlap (AlexNet's 3x3, stride 2). Padding never wins: a window is clipped to the
-real input, which is the same as padding with -inf.
+``tinynet/reference/pool.py`` is the specification: same functions, arguments and results. The
+conventions, in short: windows may overlap (AlexNet's 3x3, stride 2); padding counts as -inf, so
+a window is clipped to the real input; a tie goes to the first maximum in row-major order (top
+row first, then leftmost), which receives the whole gradient; an element that is the maximum of
+several overlapping windows receives the sum of their gradients.
 
-Tie rule: when several elements of a window share the maximum, the first one in row-major order
-(top row first, then leftmost) wins and receives the whole gradient. This is PyTorch's rule too.
-Where windows overlap, an element that is the maximum of several windows receives the sum of
-their gradients.
+What is fast: one parallel iteration per (image, channel) plane, each window scanned in place
+(no padded copy, no window array), and backward writes each plane's dx without atomics.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..validate import out_hw
 from ._jit import parallel_kernel, prange
 
 
@@ -74,34 +74,3 @@ def maxpool_backward(dy, argmax, x_shape):
     dx = np.empty(x_shape, dtype=dy.dtype)
     _maxpool_backward(np.ascontiguousarray(dy), argmax, dx)
     return dx
-
-
-# -- plain NumPy references ----------------------------------------------------------------------
-
-
-def maxpool_forward_reference(x, kernel, stride, padding):
-    """Readable max-pool with -inf padding; returns (out, argmax) with the same tie rule."""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh, ow = out_hw(x.shape, kernel, stride, padding)
-    xp = np.full((n, c, h + 2 * ph, w + 2 * pw), -np.inf, dtype=np.float64)
-    xp[:, :, ph : ph + h, pw : pw + w] = x
-    out = np.empty((n, c, oh, ow), dtype=x.dtype)
-    argmax = np.empty((n, c, oh, ow), dtype=np.int64)
-    for y in range(oh):
-        for xo in range(ow):
-            win = xp[:, :, y * sh : y * sh + kh, xo * sw : xo * sw + kw].reshape(n, c, -1)
-            k = win.argmax(axis=2)  # first maximum in row-major order
-            out[:, :, y, xo] = np.take_along_axis(win, k[..., None], 2)[..., 0]
-            iy = y * sh - ph + k // kw
-            ix = xo * sw - pw + k % kw
-            argmax[:, :, y, xo] = iy * w + ix
-    return out, argmax
-
-
-def maxpool_backward_reference(dy, argmax, x_shape):
-    n, c, h, w = x_shape
-    dx = np.zeros((n * c, h * w), dtype=dy.dtype)
-    rows = np.repeat(np.arange(n * c), dy.shape[2] * dy.shape[3])
-    np.add.at(dx, (rows, argmax.reshape(-1)), dy.reshape(-1))
-    return dx.reshape(x_shape)

@@ -1,20 +1,22 @@
 """Moving between the GEMM's row layout (O, N*P) and NCHW (N, O, P), fused with bias and ReLU.
 
 The convolution GEMM produces one row per output channel, ``rows[o, n * P + p]``; the layer
-boundary is NCHW. Forward adds the bias (and optionally applies ReLU) while it transposes;
-backward transposes dL/dy into rows (optionally zeroing it where the ReLU output was 0) and sums
-it into the bias gradient in the same pass.
+boundary is NCHW. Forward adds the bias (and, with ``relu``, applies ReLU) while it transposes;
+backward transposes dL/dy into rows (zeroed where a given ReLU ``mask`` is False) and sums it
+into the bias gradient in the same pass. The readable version is the reshape and transpose in
+``tinynet.reference.conv``. The fused bias + ReLU convention of every fast kernel: forward takes
+``relu`` and an optional ``mask`` that receives y > 0; backward masks dL/dy when given a mask.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._jit import parallel_kernel, prange
+from ._jit import NO_MASK, parallel_kernel, prange
 
 
 @parallel_kernel
-def _rows_to_nchw(rows, bias, relu, out, mask):
+def _rows_to_nchw(rows, bias, relu, keep, out, mask):
     n_img, channels, plane = out.shape
     zero = out.dtype.type(0)
     for o in prange(channels):  # each iteration writes out[:, o] and mask[:, o]
@@ -24,7 +26,8 @@ def _rows_to_nchw(rows, bias, relu, out, mask):
             if relu:
                 for p in range(plane):
                     v = rows[o, src + p] + b
-                    mask[n, o, p] = v > zero
+                    if keep:
+                        mask[n, o, p] = v > zero
                     out[n, o, p] = max(v, zero)
             else:
                 for p in range(plane):
@@ -47,17 +50,14 @@ def _nchw_to_rows(dy, mask, relu, rows, dbias):
         dbias[o] += total
 
 
-_NO_MASK = np.zeros((1, 1, 1), dtype=np.bool_)
+def rows_to_nchw(rows, bias, out, relu=False, mask=None):
+    """out[n, o, p] = rows[o, n*P + p] + bias[o], then max(., 0) if ``relu``.
 
-
-def rows_to_nchw(rows, bias, out, mask=None):
-    """out[n, o, p] = rows[o, n*P + p] + bias[o]; with a ``mask`` also apply ReLU.
-
-    rows (O, N*P), out (N, O, P) C-contiguous, same dtype. ``mask`` (N, O, P) bool receives
-    out > 0 (what ReLU's backward needs, a quarter of the output's bytes).
+    rows (O, N*P), out (N, O, P) C-contiguous, same dtype. ``mask`` (N, O, P) bool, if given,
+    receives out > 0 (what ReLU's backward needs, a quarter of the output's bytes).
     """
-    relu = mask is not None
-    _rows_to_nchw(rows, bias, relu, out, mask if relu else _NO_MASK)
+    keep = mask is not None
+    _rows_to_nchw(rows, bias, relu, keep, out, mask if keep else NO_MASK)
     return out
 
 
@@ -68,18 +68,5 @@ def nchw_to_rows(dy, rows, dbias, mask=None):
     """
     dy = np.ascontiguousarray(dy)
     relu = mask is not None
-    _nchw_to_rows(dy, mask if relu else _NO_MASK, relu, rows, dbias)
+    _nchw_to_rows(dy, mask if relu else NO_MASK, relu, rows, dbias)
     return rows
-
-
-def rows_to_nchw_reference(rows, bias, n_img, relu=False):
-    channels = rows.shape[0]
-    out = rows.reshape(channels, n_img, -1).transpose(1, 0, 2) + bias[None, :, None]
-    return np.maximum(out, 0) if relu else out
-
-
-def nchw_to_rows_reference(dy, mask=None):
-    n_img, channels, plane = dy.shape
-    if mask is not None:
-        dy = np.where(mask, dy, 0)
-    return dy.transpose(1, 0, 2).reshape(channels, n_img * plane), dy.sum(axis=(0, 2))

@@ -1,4 +1,4 @@
-"""Winograd F(m x m, r x r) transforms for stride-1 3x3 and 5x5 convolutions (tinynet/reference/winograd.py).
+"""Winograd F(m x m, r x r) transforms for stride-1 3x3 and 5x5 convolutions, on Numba.
 
 The maths is in ``tinynet.reference.winograd``; these kernels lay the data out for the GEMMs. With
 alpha = m + r - 1, E = alpha^2 transform elements, T = N * tH * tW tiles (image-major, then tile
@@ -13,25 +13,28 @@ The transforms run with channels innermost (contiguous in all of these arrays), 
 transform matrices (passed in, float32 or float64 like the data; zero entries skipped) become
 vector multiply-adds; NCHW images are read and written a row at a time through a small
 channels-last buffer. The parallel kernels split the work by image or by (image, tile row), so
-no two iterations write the same element. Every kernel takes the tile side m or reads it (and
-the filter side r) from the shapes of the matrices passed in: G is (alpha, r), A^T (m, alpha).
+no two iterations write the same element. The public transforms take a ``Tile`` (m, r and the
+matrices in the data's dtype) first, then what they read, then the array they write.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import numpy as np
 
-from ._jit import kernel, parallel_kernel, prange
-from .winograd_passes import _left_from_slabs, _left_on_rows, _right_into_rows, _right_into_slabs
 from ..reference.winograd import matrices, tile_grid
+from ._jit import NO_MASK, kernel, parallel_kernel, prange
+from .winograd_passes import _left_from_slabs, _left_on_rows, _right_into_rows, _right_into_slabs
 
 
 @kernel
 def _image_rows(x, n, y0, ph, pw, rows):
     """rows[i, j, c] = padded x[n, c, y0 + i - ph, j - pw] (zero outside the image): the input
     rows of one tile row, channels last. Like every NCHW <-> channels-last copy here, it writes
-    contiguously and reads with a stride: the other order, with a stride of 256 channels (1 KiB),
-    ran up to 15x slower (cache-set conflicts)."""
+    contiguously and reads with a stride, which measured much faster than the other order (cache-set
+    conflicts at a stride of 256 channels; docs/performance.md)."""
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
     rows[...] = 0
     for i in range(rows.shape[0]):
@@ -170,8 +173,8 @@ def _filter_transform(w, gm, u):
 @parallel_kernel
 def _filter_transform_t(du, gt, dw):
     """dw[g, k', c', i, j] = (G^T dU G)[i, j] of du[:, g, k', c']; dw is (G, K/G, C/G, r, r).
-    Vectors run over the C/G channels, contiguous in du (the other way round, the reads had a
-    stride of C/G values, 1 KiB for 256 channels, and took 13 ms for conv3's filters)."""
+    Vectors run over the C/G channels, contiguous in du (the other way round, the reads
+    stride over the channels: much slower, docs/performance.md)."""
     e_count, groups, kg, cg = du.shape
     r, alpha = gt.shape
     for gk in prange(groups * kg):
@@ -188,88 +191,101 @@ def _filter_transform_t(du, gt, dw):
                     dw[g, k, c, i, j] = out[i, j, c]
 
 
-def _grid(x_shape, padding, m, r):
-    oh, ow, th, tw = tile_grid(x_shape[2], x_shape[3], padding, m, r)
+class Tile(NamedTuple):
+    """F(m x m, r x r) with its matrices in one dtype, each C-contiguous, and their transposes."""
+
+    m: int
+    r: int
+    bt: np.ndarray  # B^T (alpha, alpha)
+    b: np.ndarray
+    g: np.ndarray  # G (alpha, r)
+    gt: np.ndarray
+    at: np.ndarray  # A^T (m, alpha)
+    a: np.ndarray
+
+    @property
+    def alpha(self) -> int:
+        return self.m + self.r - 1
+
+
+@functools.cache
+def _tile(m: int, r: int, dtype: str) -> Tile:
+    bt, g, at = matrices(m, r, np.dtype(dtype))
+    pairs = [(mat, np.ascontiguousarray(mat.T)) for mat in (bt, g, at)]
+    return Tile(m, r, *(x for pair in pairs for x in pair))
+
+
+def tile(m: int, r: int, dtype) -> Tile:
+    """The Tile of F(m x m, r x r) in ``dtype`` (made once, then shared)."""
+    return _tile(m, r, np.dtype(dtype).str)
+
+
+# Every transform takes the tile first, then what it reads, then where it writes.
+
+
+def _grid(tile: Tile, x_shape, padding):
+    """(OH, OW, tiles down, tiles across, tiles in all) for an input of shape (N, C, H, W)."""
+    oh, ow, th, tw = tile_grid(x_shape[2], x_shape[3], padding, tile.m, tile.r)
     return oh, ow, th, tw, x_shape[0] * th * tw
 
 
-def _m_r(e, r):
-    """(m, r) of F(m x m, r x r) from E = alpha^2 transform elements and the filter side r."""
-    return int(round(e**0.5)) - r + 1, r
-
-
-def transformed_shape(x_shape, channels, padding, m, r, groups):
+def transformed_shape(tile: Tile, x_shape, channels, padding, groups):
     """(E, G, T, channels // G): the shape of V (channels C) or M and W (channels K)."""
-    return ((m + r - 1) ** 2, groups, _grid(x_shape, padding, m, r)[4], channels // groups)
+    return (tile.alpha**2, groups, _grid(tile, x_shape, padding)[4], channels // groups)
 
 
-def filter_transform(w, groups, m, out=None):
-    """w (K, C/G, r, r) -> U (E, G, C/G, K/G) = G w G^T, same dtype."""
-    k, cg, r = w.shape[0], w.shape[1], w.shape[3]
-    if out is None:
-        out = np.empty(((m + r - 1) ** 2, groups, cg, k // groups), dtype=w.dtype)
-    gm = matrices(m, r, w.dtype)[1]
-    _filter_transform(w.reshape(groups, k // groups, cg, r, r), gm, out)
+def filter_transform(tile: Tile, w, groups, out):
+    """w (K, C/G, r, r) -> ``out`` U (E, G, C/G, K/G) = G w G^T."""
+    k, cg, r = w.shape[0], w.shape[1], tile.r
+    _filter_transform(w.reshape(groups, k // groups, cg, r, r), tile.g, out)
     return out
 
 
-def filter_transform_t(du, out):
+def filter_transform_t(tile: Tile, du, out):
     """dU^T (E, G, K/G, C/G) -> ``out`` (K, C/G, r, r) = G^T dU G (filter_transform's adjoint)."""
-    e, groups, kg, cg = du.shape
-    r = out.shape[3]
-    gt = np.ascontiguousarray(matrices(*_m_r(e, r), du.dtype)[1].T)
-    _filter_transform_t(du, gt, out.reshape(groups, kg, cg, r, r))
+    _, groups, kg, cg = du.shape
+    _filter_transform_t(du, tile.gt, out.reshape(groups, kg, cg, tile.r, tile.r))
     return out
 
 
-def input_transform(x, padding, m, r, groups, out=None):
-    """x (N, C, H, W) -> V (E, G, T, C/G) = B^T d B of every input tile d, same dtype."""
+def input_transform(tile: Tile, x, padding, groups, out):
+    """x (N, C, H, W) -> ``out`` V (E, G, T, C/G) = B^T d B of every input tile d."""
     x = np.ascontiguousarray(x)
-    shape = transformed_shape(x.shape, x.shape[1], padding, m, r, groups)
-    if out is None:
-        out = np.empty(shape, dtype=x.dtype)
-    _, _, th, tw, _ = _grid(x.shape, padding, m, r)
-    _input_transform(x, matrices(m, r, x.dtype)[0], m, *padding, th, tw, out)
+    _, _, th, tw, _ = _grid(tile, x.shape, padding)
+    _input_transform(x, tile.bt, tile.m, *padding, th, tw, out)
     return out
 
 
-def input_transform_t(dv, padding, r, out):
+def input_transform_t(tile: Tile, dv, padding, out):
     """dV (E, G, T, C/G) -> ``out`` (N, C, H, W): every B dV B^T added at its input tile, padding
-    dropped (the adjoint of input_transform); r: the filter side."""
-    m, r = _m_r(dv.shape[0], r)
-    _, _, th, tw, _ = _grid(out.shape, padding, m, r)
-    b = np.ascontiguousarray(matrices(m, r, dv.dtype)[0].T)
-    _input_transform_t(dv, b, m, *padding, th, tw, out)
+    dropped (the adjoint of input_transform)."""
+    _, _, th, tw, _ = _grid(tile, out.shape, padding)
+    _input_transform_t(dv, tile.b, tile.m, *padding, th, tw, out)
     return out
 
 
-_NO_MASK = np.zeros((1, 1, 1), dtype=np.bool_)
-
-
-def output_transform(mm, bias, r, out, relu=False, mask=None):
-    """M (E, G, T, K/G) -> ``out`` (N, K, OH, OW) = A^T M A + bias, cropped to the output; r: the
-    filter side. ``relu`` applies max(., 0); ``mask`` (N, K, OH, OW) bool, if given, receives
-    out > 0."""
-    m, r = _m_r(mm.shape[0], r)
+def output_transform(tile: Tile, mm, bias, out, relu=False, mask=None):
+    """M (E, G, T, K/G) -> ``out`` (N, K, OH, OW) = A^T M A + bias, cropped to the output, then
+    max(., 0) if ``relu``; ``mask`` (N, K, OH, OW) bool, if given, receives out > 0."""
     n, k, oh, ow = out.shape
-    th, tw = -(-oh // m), -(-ow // m)
-    at = matrices(m, r, out.dtype)[2]
+    th, tw = -(-oh // tile.m), -(-ow // tile.m)
     keep = mask is not None
-    flat_mask = mask.reshape(n, k, -1) if keep else _NO_MASK
-    _output_transform(mm, at, bias, relu, keep, oh, ow, th, tw, out.reshape(n, k, -1), flat_mask)
+    flat_mask = mask.reshape(n, k, -1) if keep else NO_MASK
+    _output_transform(
+        mm, tile.at, bias, relu, keep, oh, ow, th, tw, out.reshape(n, k, -1), flat_mask
+    )
     return out
 
 
-def dy_transform(dy, groups, m, r, out, dbias, mask=None):
+def dy_transform(tile: Tile, dy, groups, out, dbias, mask=None):
     """dy (N, K, OH, OW) -> ``out`` W (E, G, T, K/G) = A dY A^T of every m x m output tile (zero
-    beyond the output; only where ``mask`` is True if given); dbias (K,) += the sum of dy."""
+    beyond the output; dy zeroed where a given ReLU ``mask`` is False); dbias (K,) += its sum."""
     n, k, oh, ow = dy.shape
-    th, tw = -(-oh // m), -(-ow // m)
-    a = np.ascontiguousarray(matrices(m, r, dy.dtype)[2].T)
+    th, tw = -(-oh // tile.m), -(-ow // tile.m)
     relu = mask is not None
     part = np.empty((n * th, k), dtype=dy.dtype)
-    flat_mask = mask.reshape(n, k, -1) if relu else _NO_MASK
+    flat_mask = mask.reshape(n, k, -1) if relu else NO_MASK
     dy = np.ascontiguousarray(dy).reshape(n, k, -1)
-    _dy_transform(dy, flat_mask, relu, a, oh, ow, th, tw, out, part)
+    _dy_transform(dy, flat_mask, relu, tile.a, oh, ow, th, tw, out, part)
     dbias += part.sum(axis=0)
     return out

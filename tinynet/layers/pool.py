@@ -1,9 +1,11 @@
-"""Max-pooling over NCHW images, overlapping windows allowed."""
+"""Max-pooling over NCHW images, overlapping windows allowed, on either backend."""
 
 from __future__ import annotations
 
-from ..kernels import maxpool_backward, maxpool_forward
+from ..backends import is_reference
+from ..kernels import pool as fast_pool
 from ..layer import Layer
+from ..reference import pool as reference_pool
 from ..validate import check_geometry, check_input, float_input, pair, window_output
 
 
@@ -14,7 +16,8 @@ class MaxPool2D(Layer):
     Padding counts as -inf and may be at most half the kernel. Forward keeps the argmax of each
     window (not under ``no_grad()``); backward sends each output gradient to it, summing where
     overlapping windows share a maximum. Ties go to the first maximum in row-major order (see
-    ``tinynet.kernels.pool``).
+    ``tinynet.reference.pool``, the specification). Forward runs the backend in force
+    (``tinynet.set_backend``); backward runs the code that forward ran.
     """
 
     _saved = ("_cache",)
@@ -42,10 +45,11 @@ class MaxPool2D(Layer):
         x = float_input(self.label, check_input(self.label, x, 4))
         out_hw = self.output_shape(x.shape)[2:]
         geometry = (self.kernel_size, self.stride, self.padding)
-        y, argmax = maxpool_forward(x, *geometry, out_hw, keep_argmax=self.grad_enabled)
-        self._cache = (x.shape, argmax) if self.grad_enabled else None
+        impl = reference_pool if is_reference() else fast_pool
+        y, argmax = impl.maxpool_forward(x, *geometry, out_hw, keep_argmax=self.grad_enabled)
+        self._cache = (impl, x.shape, argmax) if self.grad_enabled else None
         return y
 
     def _backward(self, dout):
-        x_shape, argmax = self._cache
-        return maxpool_backward(float_input(self.label, dout), argmax, x_shape)
+        impl, x_shape, argmax = self._cache
+        return impl.maxpool_backward(float_input(self.label, dout), argmax, x_shape)

