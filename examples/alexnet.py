@@ -11,8 +11,12 @@ Run with --help for every option. The logic lives in ``tinynet.cli``.
 
 import sys
 
-from tinynet.cli import main
-from tinynet.perf.memory import retain_freed_memory
+try:
+    from tinynet.cli import main
+    from tinynet.perf.memory import retain_freed_memory
+except ValueError as err:  # a bad $TINYNET_BACKEND, refused when tinynet is imported
+    print(f"alexnet.py: error: {err}", file=sys.stderr)
+    sys.exit(2)
 
 if __name__ == "__main__":
     retain_freed_memory()  # reuse each step's large arrays instead of re-faulting them

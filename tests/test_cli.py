@@ -114,6 +114,7 @@ def test_evaluate_and_predict(trained, colours, capsys, tmp_path):
         ((), "give a dataset: alexnet.py DIR"),
         (("--data", ".", "--image-size", "50"), "minimum is 67"),
         (("--data", ".", "--epochs", "0"), "--epochs"),
+        (("--data", ".", "--backend", "numba"), "argument --backend: invalid choice: 'numba'"),
     ],
 )
 def test_user_mistakes_give_one_line(argv, message, capsys):
@@ -157,7 +158,7 @@ def test_help_documents_every_flag():
     flags = (
         "--data --epochs --batch-size --lr --momentum --weight-decay --workers --seed "
         "--image-size --width --groups --no-lrn --init --schedule --output --resume --evaluate "
-        "--ten-crop --predict --demo --arch --print-freq --start-epoch --overwrite"
+        "--ten-crop --predict --demo --arch --print-freq --start-epoch --overwrite --backend"
     )
     for flag in flags.split():
         assert flag in text, flag

@@ -1,9 +1,15 @@
-"""Finite-difference gradient checks, float64, relative error below 1e-6, for every layer."""
+"""Finite-difference gradient checks, float64, relative error below 1e-6, for every layer.
+
+The convolution and the stacked network are checked on both backends (``BACKENDS``); pooling
+and LRN on both in ``test_backends_pool_lrn_sgd.py``.
+"""
 
 import numpy as np
 import pytest
 
+import tinynet
 from tinynet import Sequential
+from tinynet.backends import BACKENDS
 from tinynet.gradcheck import check_layer, check_loss, check_model_with_loss, rel_error
 from tinynet.layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
 from tinynet.layers.loss import SoftmaxCrossEntropy
@@ -12,6 +18,8 @@ from .conftest import distinct
 
 TOL = 1e-6
 F64 = np.float64
+#: The algorithm a Conv2D runs these small inputs with, per backend.
+CONV_ON = {"reference": "reference", "fast": "im2col"}
 
 
 def assert_small(errors):
@@ -20,20 +28,24 @@ def assert_small(errors):
     assert worst < TOL, errors
 
 
-@pytest.mark.parametrize(
-    "cfg",
-    [
-        dict(cin=3, cout=4, k=3, s=1, p=0, g=1, hw=(6, 5)),
-        dict(cin=4, cout=6, k=(3, 2), s=(2, 1), p=(1, 0), g=2, hw=(7, 6)),
-        dict(cin=6, cout=3, k=2, s=3, p=1, g=3, hw=(5, 8)),
-        dict(cin=2, cout=2, k=1, s=1, p=0, g=1, hw=(3, 3)),
-    ],
-)
-def test_conv2d(cfg, rng):
+CONV_CASES = [
+    dict(cin=3, cout=4, k=3, s=1, p=0, g=1, hw=(6, 5)),
+    dict(cin=4, cout=6, k=(3, 2), s=(2, 1), p=(1, 0), g=2, hw=(7, 6)),
+    dict(cin=6, cout=3, k=2, s=3, p=1, g=3, hw=(5, 8)),
+    dict(cin=2, cout=2, k=1, s=1, p=0, g=1, hw=(3, 3)),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("cfg", CONV_CASES)
+def test_conv2d(cfg, backend, rng):
     conv = Conv2D(
         cfg["cin"], cfg["cout"], cfg["k"], cfg["s"], cfg["p"], cfg["g"], dtype=F64, rng=rng
     )
-    assert_small(check_layer(conv, rng.standard_normal((2, cfg["cin"], *cfg["hw"]))))
+    x = rng.standard_normal((2, cfg["cin"], *cfg["hw"]))
+    with tinynet.backend(backend):
+        assert conv.algorithm_for(x.shape).name == CONV_ON[backend]
+        assert_small(check_layer(conv, x))
 
 
 def test_conv2d_in_chunks_matches_whole_batch(rng):
@@ -113,11 +125,16 @@ def small_network(rng):
     return model, (lambda: setattr(drop, "rng", np.random.default_rng(11)))
 
 
-def test_stacked_network_with_loss(rng):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stacked_network_with_loss(backend, rng):
     model, reseed = small_network(rng)
     x = rng.standard_normal((3, 4, 7, 5))
     labels = np.array([4, 0, 2])
-    errors = check_model_with_loss(model, SoftmaxCrossEntropy(), x, labels, before_forward=reseed)
+    with tinynet.backend(backend):
+        assert model["conv"].algorithm_for(x.shape).name == CONV_ON[backend]
+        errors = check_model_with_loss(
+            model, SoftmaxCrossEntropy(), x, labels, before_forward=reseed
+        )
     assert set(errors) == {"input", "conv.weight", "conv.bias", "fc.weight", "fc.bias"}
     assert_small(errors)
 
@@ -139,12 +156,16 @@ def test_rel_error_formula():
     assert rel_error([1e-9], [0.0]) == pytest.approx(1e-9 / 1e-8)
 
 
-def test_conv_with_fused_relu(rng):
-    conv = Conv2D(4, 6, 3, padding=1, groups=2, dtype=F64, rng=rng, relu=True)
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_with_fused_relu(stride, backend, rng):
+    conv = Conv2D(4, 6, 3, stride, padding=1, groups=2, dtype=F64, rng=rng, relu=True)
     x = rng.standard_normal((2, 4, 5, 6))
-    y = conv.forward(x)
-    assert y.min() == 0 and (y > 0).any()
-    assert_small(check_layer(conv, x))
+    with tinynet.backend(backend):
+        assert conv.algorithm_for(x.shape).name == CONV_ON[backend]
+        y = conv.forward(x)
+        assert y.min() == 0 and (y > 0).any()
+        assert_small(check_layer(conv, x))
 
 
 def test_fused_model_matches_unfused(rng):

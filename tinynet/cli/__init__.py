@@ -2,7 +2,8 @@
 
 Started by an MPI launcher (``mpirun -n N python examples/alexnet.py ...``) it trains one model
 on N processes (``tinynet.dist``); rank 0 prints and writes the files, and an error on any rank
-prints ``rank R: <error>`` and stops the whole job.
+prints ``rank R: <error>`` and stops the whole job. ``--backend`` (``tinynet.set_backend``)
+applies to the whole run, on every rank; data-loader workers, forked from it, inherit it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backends import backend, get_backend
 from ..data import DatasetError
 from ..dist import DistError, launched_rank, local_size, run_or_abort, world
 from ..train import NoTrainingData, TrainingDiverged
@@ -34,7 +36,9 @@ def main(argv=None) -> int:
         if comm.rank == 0:
             print(f"alexnet.py: error: {err}", file=sys.stderr)
         return 2
-    with warnings.catch_warnings():
+    # --backend for this run; without it the process's own ($TINYNET_BACKEND, else fast).
+    # Restored afterwards, for a caller in Python (a notebook, a test).
+    with warnings.catch_warnings(), backend(args.backend or get_backend()):
         warnings.showwarning = _one_line_warning
         if comm.size == 1:
             return _run(args, comm)
@@ -105,9 +109,9 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def _share_cores() -> None:
     """Several processes on one machine: give each its share of Numba's and BLAS's threads.
 
-    Two processes each running 2 BLAS threads on 2 cores ran the demo 14x slower than one
-    process (2026-11-26); with the threads shared out, 2 processes were 1.27x faster than one.
-    An explicit NUMBA_NUM_THREADS / OMP_NUM_THREADS / OPENBLAS_NUM_THREADS wins.
+    Oversubscribed cores make every process much slower (docs/performance.md, "The
+    measurements behind the code"). An explicit NUMBA_NUM_THREADS / OMP_NUM_THREADS /
+    OPENBLAS_NUM_THREADS wins.
     """
     share = max(1, (os.cpu_count() or 1) // local_size())
     if "NUMBA_NUM_THREADS" not in os.environ:

@@ -12,6 +12,7 @@ import os
 import sys
 
 from .. import validate
+from ..backends import BACKENDS, ENV
 from ..dist import local_batch_size, local_size
 from ..models.alexnet import INITS, MIN_INPUT_SIZE
 
@@ -135,6 +136,10 @@ OPTIONS = [
         help="when fine-tuning: keep the first N layers with parameters fixed (default 0)")),
     ("weights", ("--export-onnx",), dict(metavar="PATH",
         help="write the --weights or --resume model as ONNX to PATH and exit")),
+    ("engine", ("--backend",), dict(choices=sorted(BACKENDS),
+        help="reference: the readable NumPy code (slow); fast: Numba kernels and Winograd "
+             f"(default, unless ${ENV} says reference). The same results up to rounding: not "
+             "saved in checkpoints")),
 ]
 # fmt: on
 
