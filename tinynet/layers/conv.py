@@ -159,8 +159,9 @@ class Conv2D(Layer):
         x = float_input(self.label, check_input(self.label, x, 4, self.in_channels), self.dtype)
         algorithm = self.algorithm_for(x.shape)
         keep = self.grad_enabled
-        mask = np.empty(self.output_shape(x.shape), np.bool_) if self.relu and keep else None
-        y = algorithm.forward(x, self.params["weight"], self.params["bias"], self.relu, mask)
+        y = np.empty(self.output_shape(x.shape), self.dtype)
+        mask = np.empty(y.shape, np.bool_) if self.relu and keep else None
+        algorithm.forward(x, self.params["weight"], self.params["bias"], y, self.relu, mask)
         self._x, self._mask, self._ran = (x, mask, algorithm) if keep else (None, None, None)
         return y
 

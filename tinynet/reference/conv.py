@@ -52,8 +52,9 @@ def conv2d_backward(x, weight, dy, stride=(1, 1), padding=(0, 0), groups=1):
 
 class ReferenceConv:
     """``conv2d`` and ``conv2d_backward`` behind the algorithm contract; nothing is kept
-    between calls. ``relu=True`` applies max(., 0) after the bias; ``mask`` (y's shape, bool),
-    if given, receives y > 0 in forward, and in backward zeroes dy where it is False."""
+    between calls. Forward writes y into ``out``; ``relu=True`` applies max(., 0) after the
+    bias; ``mask`` (y's shape, bool), if given, receives y > 0 in forward, and in backward
+    zeroes dy where it is False."""
 
     name = "reference"
 
@@ -64,13 +65,14 @@ class ReferenceConv:
         """The weights as this algorithm uses them: as they are."""
         return weight
 
-    def forward(self, x, weight, bias, relu=False, mask=None):
+    def forward(self, x, weight, bias, out, relu=False, mask=None):
         y = conv2d(x, self.prepare(weight), bias, self.stride, self.padding, self.groups)
         if relu:
             if mask is not None:
                 mask[...] = y > 0
             y = np.maximum(y, 0)
-        return y
+        out[...] = y
+        return out
 
     def backward(self, x, dy, weight, dweight, dbias, dx=None, mask=None):
         """Fill dweight and dbias (and dx unless None) from dL/dy and the input x."""

@@ -3,7 +3,9 @@
 Every algorithm is an object made for one layer's geometry (a ``ConvSpec``) that keeps:
 
     prepare(weight)                                   the weights as it computes with them
-    forward(x, weight, bias, relu=False, mask=None)   -> y (N, K, OH, OW); with ``relu`` y is
+    forward(x, weight, bias, out, relu=False, mask=None)
+                                                      writes y into ``out`` (N, K, OH, OW) and
+                                                      returns it; with ``relu`` y is
                                                       max(conv + bias, 0) and a given ``mask``
                                                       (bool, y's shape) receives y > 0
     backward(x, dy, weight, dweight, dbias, dx=None, mask=None)

@@ -10,8 +10,6 @@ scratch arrays of ``tinynet.perf.workspace``.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...kernels import col2im, im2col, nchw_to_rows, rows_to_nchw
 from ...perf import workspace
 from ...perf.blas import matmul
@@ -46,17 +44,16 @@ class Im2col:
             im2col(x[n0:n1], spec.kernel, spec.stride, spec.padding, out=cols)
             yield n0, n1, cols.reshape(g, -1, m), rows
 
-    def forward(self, x, weight, bias, relu=False, mask=None):
-        spec, n = self.spec, x.shape[0]
-        oh, ow = out_hw(x.shape, spec.kernel, spec.stride, spec.padding)
-        y = np.empty((n, spec.out_channels, oh * ow), dtype=spec.dtype)
+    def forward(self, x, weight, bias, out, relu=False, mask=None):
+        n, k = out.shape[:2]
+        y = out.reshape(n, k, -1)
         w = self.prepare(weight)
         flat_mask = None if mask is None else mask.reshape(y.shape)
         for n0, n1, cols, rows in self._chunks(x):
             matmul(w, cols, out=rows)
             chunk_mask = None if flat_mask is None else flat_mask[n0:n1]
-            rows_to_nchw(rows.reshape(spec.out_channels, -1), bias, y[n0:n1], relu, chunk_mask)
-        return y.reshape(n, spec.out_channels, oh, ow)
+            rows_to_nchw(rows.reshape(k, -1), bias, y[n0:n1], relu, chunk_mask)
+        return out
 
     def backward(self, x, dy, weight, dweight, dbias, dx=None, mask=None):
         spec, n, k = self.spec, dy.shape[0], self.spec.out_channels

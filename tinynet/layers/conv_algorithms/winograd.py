@@ -19,7 +19,6 @@ import numpy as np
 from ...kernels import winograd as wk
 from ...perf import workspace
 from ...perf.blas import matmul
-from ...validate import out_hw
 
 
 class Winograd:
@@ -59,10 +58,8 @@ class Winograd:
             wk.transformed_shape(self.tile, x_shape, c, spec.padding, spec.groups) for c in channels
         ]
 
-    def forward(self, x, weight, bias, relu=False, mask=None):
+    def forward(self, x, weight, bias, out, relu=False, mask=None):
         spec, tile = self.spec, self.tile
-        n, (oh, ow) = x.shape[0], out_hw(x.shape, spec.kernel, spec.stride, spec.padding)
-        y = np.empty((n, spec.out_channels, oh, ow), dtype=spec.dtype)
         u = self.prepare(weight)
         for n0, n1 in self._chunks(x.shape):
             part = x[n0:n1]
@@ -71,8 +68,8 @@ class Winograd:
             wk.input_transform(tile, part, spec.padding, spec.groups, v)
             matmul(v, u, out=mm)
             chunk_mask = None if mask is None else mask[n0:n1]
-            wk.output_transform(tile, mm, bias, y[n0:n1], relu, chunk_mask)
-        return y
+            wk.output_transform(tile, mm, bias, out[n0:n1], relu, chunk_mask)
+        return out
 
     def backward(self, x, dy, weight, dweight, dbias, dx=None, mask=None):
         spec, tile = self.spec, self.tile
@@ -83,16 +80,17 @@ class Winograd:
             part = x[n0:n1]
             v_shape, w_shape = self._shapes(part.shape, spec.in_channels, spec.out_channels)
             du_shape = (*v_shape[:2], w_shape[3], v_shape[3])  # (E, G, K/G, C/G)
-            v, w, du_part, du_sum = workspace.arrays(
-                spec.dtype, v_shape, w_shape, du_shape, du_shape
-            )
+            # dU^T sums over the chunks: the first writes it, the others add a part (no part
+            # array at all for a batch of one chunk)
+            shapes = (v_shape, w_shape, du_shape) + ((du_shape,) if du is not None else ())
+            v, w, du_sum, *du_part = workspace.arrays(spec.dtype, *shapes)
             chunk_mask = None if mask is None else mask[n0:n1]
             wk.dy_transform(tile, dy[n0:n1], spec.groups, w, dbias, chunk_mask)
             wk.input_transform(tile, part, spec.padding, spec.groups, v)
             if du is None:
                 du = _matmul_du(w, v, du_sum)
             else:
-                du += _matmul_du(w, v, du_part)
+                du += _matmul_du(w, v, du_part[0])
             if dx is not None:
                 matmul(w, u.transpose(0, 1, 3, 2), out=v)  # dV overwrites V
                 wk.input_transform_t(tile, v, spec.padding, dx[n0:n1])
