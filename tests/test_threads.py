@@ -65,3 +65,18 @@ def test_numpy_still_computes_and_keeps_its_thread_count_after_the_restart():
 def test_report_names_both_pools():
     text = threads.report()
     assert "BLAS" in text and "Numba" in text
+
+
+def test_numpys_openblas_is_found_when_scipys_is_mapped_first(monkeypatch):
+    """Numba loads SciPy, whose OpenBLAS may come first in /proc/self/maps: NumPy's is meant."""
+    import io
+
+    maps = (
+        "7f00-7f01 r-xp 0 08:01 1 /site-packages/scipy.libs/libscipy_openblas-1.so\n"
+        "7f02-7f03 r-xp 0 08:01 2 /site-packages/numpy.libs/libscipy_openblas64_-2.so\n"
+    )
+    monkeypatch.setattr(threads, "open", lambda *_: io.StringIO(maps), raising=False)
+    assert threads._loaded_openblas() == "/site-packages/numpy.libs/libscipy_openblas64_-2.so"
+    only = "7f00-7f01 r-xp 0 08:01 1 /usr/lib/libopenblas.so.0\n"
+    monkeypatch.setattr(threads, "open", lambda *_: io.StringIO(only), raising=False)
+    assert threads._loaded_openblas() == "/usr/lib/libopenblas.so.0"

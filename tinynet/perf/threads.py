@@ -37,16 +37,21 @@ def set_thread_defaults() -> None:
 
 
 def _loaded_openblas() -> str | None:
-    """Path of the OpenBLAS shared library mapped into this process (Linux), else None."""
+    """Path of NumPy's OpenBLAS shared library mapped into this process (Linux), else None.
+
+    Another copy may be mapped too (SciPy's, which Numba loads once a kernel has run): NumPy's
+    is the one in NumPy's own folder (``numpy.libs`` for a wheel), else the first mapped."""
+    found = []
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
-                found = re.search(r"(/\S*openblas\S*\.so[.\d]*)$", line.strip())
-                if found:
-                    return found.group(1)
+                path = re.search(r"(/\S*openblas\S*\.so[.\d]*)$", line.strip())
+                if path and path.group(1) not in found:
+                    found.append(path.group(1))
     except OSError:
         pass
-    return None
+    numpy_own = [path for path in found if "/numpy" in path]
+    return (numpy_own or found or [None])[0]
 
 
 def _openblas():
