@@ -36,8 +36,9 @@ def conv2d(x, weight, bias, stride=(1, 1), padding=(0, 0), groups=1):
     return np.ascontiguousarray(y + bias[None, :, None, None])
 
 
-def conv2d_backward(x, weight, dy, stride=(1, 1), padding=(0, 0), groups=1):
-    """(dx (N, C, H, W), dweight (K, C/G, kh, kw), dbias (K,)) of ``conv2d`` for dL/dy dy."""
+def conv2d_backward(x, weight, dy, stride=(1, 1), padding=(0, 0), groups=1, input_grad=True):
+    """(dx (N, C, H, W), dweight (K, C/G, kh, kw), dbias (K,)) of ``conv2d`` for dL/dy dy;
+    dx is None when ``input_grad`` is False (a first layer's input needs none)."""
     k = weight.shape[0]
     kernel = weight.shape[2:]
     rows = dy.transpose(1, 0, 2, 3).reshape(groups, k // groups, -1)  # (G, K/G, N*OH*OW)
@@ -45,6 +46,8 @@ def conv2d_backward(x, weight, dy, stride=(1, 1), padding=(0, 0), groups=1):
     cols = cols.reshape(groups, -1, cols.shape[1])
     dweight = (rows @ cols.transpose(0, 2, 1)).reshape(weight.shape)
     dbias = dy.sum(axis=(0, 2, 3))
+    if not input_grad:
+        return None, dweight, dbias
     dcols = weight.reshape(groups, k // groups, -1).transpose(0, 2, 1) @ rows
     dx = col2im(dcols.reshape(-1, dcols.shape[2]), x.shape, kernel, stride, padding)
     return dx, dweight, dbias
@@ -78,7 +81,9 @@ class ReferenceConv:
         """Fill dweight and dbias (and dx unless None) from dL/dy and the input x."""
         if mask is not None:
             dy = np.where(mask, dy, 0)
-        grads = conv2d_backward(x, weight, dy, self.stride, self.padding, self.groups)
+        grads = conv2d_backward(
+            x, weight, dy, self.stride, self.padding, self.groups, input_grad=dx is not None
+        )
         for out, grad in zip((dx, dweight, dbias), grads):
             if out is not None:
                 out[...] = grad
