@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinynet.train import checkpoint as ckpt_module
-from tinynet.train.checkpoint import CheckpointError, load_checkpoint
+from tinynet.train.checkpoint import VERSION, CheckpointError, load_checkpoint
 
 from .test_checkpoint_format import model_state, save
 
@@ -143,10 +143,15 @@ def header(version):
     }
 
 
-def test_newer_version_is_refused(tmp_path):
-    path = tmp_path / "future.npz"
-    np.savez(path, **header(3))
-    with pytest.raises(CheckpointError, match="future.npz.*version 3.*newer"):
+@pytest.mark.parametrize(
+    "version, age", [(VERSION + 1, "newer"), (VERSION - 1, "older"), (1, "older")]
+)
+def test_another_version_is_refused_in_one_line(tmp_path, version, age):
+    path = tmp_path / "other.npz"
+    np.savez(path, **header(version))
+    with pytest.raises(
+        CheckpointError, match=f"other.npz.*version {version}.*{age}.*reads version {VERSION}"
+    ):
         load_checkpoint(path)
 
 

@@ -171,7 +171,7 @@ def test_file_loads_with_plain_numpy_without_pickle(tmp_path):
         assert {"format", "version", "meta.json", "optim.json", "sched.json", "optim/lr"} <= files
         assert {f"model/{k}" for k in model_state()} <= files
         assert str(npz["format"]) == "tinynet-checkpoint"
-        assert int(npz["version"]) == 2
+        assert int(npz["version"]) == 3
         assert json.loads(str(npz["meta.json"])) == {"epoch": 2}
         assert json.loads(str(npz["optim.json"])) == {"note": "x"}
         assert_same_bits(npz["model/conv1.bias"], model_state()["conv1.bias"])

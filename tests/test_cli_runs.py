@@ -75,7 +75,7 @@ def test_resume_flags_are_applied_and_said_or_refused(colours, tmp_path, capsys)
     text = capsys.readouterr().out
     assert "changed: --lr 0.001 (the checkpoint's run had 0.01)" in text
     assert "changed: --epochs 2 (the checkpoint's run had 1)" in text and "epoch 2/2" in text
-    assert load_checkpoint(ckpt).meta["extra"]["run"]["lr"] == 0.001
+    assert load_checkpoint(ckpt).meta["run"]["lr"] == 0.001
     for flag, value, why in (
         ("--width", 0.25, "another model"),
         ("--seed", 5, "data order"),

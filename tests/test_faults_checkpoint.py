@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinynet.models import alexnet
-from tinynet.train import CheckpointError, Trainer, load_checkpoint, resume, save_checkpoint
+from tinynet.train import CheckpointError, Trainer, load_checkpoint, save_checkpoint, trainer
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def no_building(monkeypatch):
     def build(config):
         raise AssertionError(f"the model was built from {config}")
 
-    monkeypatch.setattr(resume, "from_config", build)
+    monkeypatch.setattr(trainer, "from_config", build)
 
 
 @pytest.mark.parametrize("width", [6, 1000, 0.5])

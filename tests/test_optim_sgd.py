@@ -71,7 +71,7 @@ def test_two_steps_without_weight_decay_match_hand_computation():
 def test_default_filter_decays_weights_not_biases():
     names = ("conv1.weight", "conv1.bias", "weight", "fc8.bias", "fc.weight_scale")
     named = make(zip(names, [(2, 3), (2,), (3,), (4,), (2,)], strict=True))
-    opt = SGD(named)
+    opt = SGD(named, lr=0.01, momentum=0.9, weight_decay=5e-4)
     assert opt.decayed_names == ("conv1.weight", "weight")
     assert opt.param_names == names
 
@@ -175,7 +175,7 @@ def test_matches_reference_formula(lr, momentum, wd, size, steps, seed):
 def test_float32_stays_float32():
     named = make([("a.weight", (3, 4)), ("a.bias", (3,))], dtype=np.float32)
     ref = [(p.astype(np.float64), g.astype(np.float64)) for _, p, g in named]
-    opt = SGD(named, lr=0.1, weight_decay=0.01)
+    opt = SGD(named, lr=0.1, momentum=0.9, weight_decay=0.01)
     opt.step()
     for (name, p, _), (p64, g64) in zip(named, ref, strict=True):
         assert p.dtype == np.float32
@@ -188,7 +188,7 @@ def test_float32_stays_float32():
 def test_mixed_dtypes_each_keep_their_own():
     p32, g32 = np.ones(3, np.float32), np.ones(3, np.float32)
     p64, g64 = np.ones(3, np.float64), np.ones(3, np.float64)
-    opt = SGD([("a", p32, g32), ("b", p64, g64)], lr=0.1)
+    opt = SGD([("a", p32, g32), ("b", p64, g64)], lr=0.1, momentum=0.9, weight_decay=5e-4)
     opt.step()
     assert p32.dtype == np.float32 and p64.dtype == np.float64
     np.testing.assert_allclose(p32, 0.9, rtol=1e-6)
@@ -200,7 +200,7 @@ def test_params_updated_in_place_and_references_stay_valid():
     g = np.ones((2, 2))
     holder = {"w": w}  # e.g. the model's own attribute
     ident = id(w)
-    opt = SGD(iter([("l.weight", w, g)]), lr=0.1, weight_decay=0.0)  # any iterable, consumed once
+    opt = SGD(iter([("l.weight", w, g)]), lr=0.1, momentum=0.9)  # any iterable, consumed once
     opt.step()
     assert id(holder["w"]) == ident
     np.testing.assert_allclose(holder["w"], 0.9)
@@ -220,7 +220,9 @@ def test_multi_chunk_and_non_contiguous_params_match_reference():
     gt = np.asfortranarray(rng.standard_normal((6, 5)))  # non-C-contiguous grad as well
     assert not t.flags.c_contiguous and not gt.flags.c_contiguous
     refs = [(big.astype(np.float64), gbig.astype(np.float64)), (t.copy(), gt.copy())]
-    opt = SGD([("big.weight", big, gbig), ("t.weight", t, gt)], lr=0.1, weight_decay=0.01)
+    opt = SGD(
+        [("big.weight", big, gbig), ("t.weight", t, gt)], lr=0.1, momentum=0.9, weight_decay=0.01
+    )
     opt.step()
     opt.step()
     for arr, (p, g) in zip((big, t), refs, strict=True):
@@ -236,7 +238,7 @@ def test_multi_chunk_and_non_contiguous_params_match_reference():
 
 def test_fast_step_does_not_allocate_parameter_sized_temporaries():
     named = make([("a.weight", (300, 400)), ("a.bias", (300,)), ("b.weight", (200, 500))])
-    opt = SGD(named)
+    opt = SGD(named, lr=0.01, momentum=0.9, weight_decay=5e-4)
     opt.step()
     tracemalloc.start()
     try:

@@ -25,25 +25,25 @@ from .test_optim_sgd import make
 )
 def test_constructor_rejects_bad_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        SGD(make([("w", (2,))]), **kwargs)
+        SGD(make([("w", (2,))]), **{"lr": 0.01, **kwargs})
 
 
 def test_constructor_rejects_bad_parameters():
     p, g = np.zeros(3), np.zeros(3)
     with pytest.raises(ValueError, match="duplicate parameter name 'w'"):
-        SGD([("w", p, g), ("w", np.zeros(2), np.zeros(2))])
+        SGD([("w", p, g), ("w", np.zeros(2), np.zeros(2))], lr=0.01)
     with pytest.raises(ValueError, match="same array"):
-        SGD([("a", p, g), ("b", p, np.zeros(3))])
+        SGD([("a", p, g), ("b", p, np.zeros(3))], lr=0.01)
     with pytest.raises(ValueError, match=r"shape \(2,\).*shape \(3,\)"):
-        SGD([("w", p, np.zeros(2))])
+        SGD([("w", p, np.zeros(2))], lr=0.01)
     with pytest.raises(ValueError, match="floating point"):
-        SGD([("w", np.zeros(3, np.int64), np.zeros(3, np.int64))])
+        SGD([("w", np.zeros(3, np.int64), np.zeros(3, np.int64))], lr=0.01)
     with pytest.raises(ValueError, match="empty"):
-        SGD([])
+        SGD([], lr=0.01)
     ro = np.zeros(3)
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
-        SGD([("w", ro, g)])
+        SGD([("w", ro, g)], lr=0.01)
 
 
 def test_lr_is_settable_and_validated():
@@ -53,7 +53,7 @@ def test_lr_is_settable_and_validated():
     with pytest.raises(ValueError, match="learning rate"):
         opt.lr = -1.0
     assert opt.lr == 0.001
-    assert opt.momentum == 0.9 and opt.weight_decay == 5e-4
+    assert opt.momentum == 0.0 and opt.weight_decay == 0.0  # PyTorch's defaults
 
 
 # ----------------------------------------------------------------------------- state dict
@@ -77,12 +77,12 @@ def test_state_dict_round_trip_resumes_bit_identically(dtype):
 
     # uninterrupted
     a = make(shapes.items(), dtype=dtype, seed=9)
-    opt_a = SGD(a, lr=0.05)
+    opt_a = SGD(a, lr=0.05, momentum=0.9, weight_decay=5e-4)
     run(a, opt_a, range(6))
 
     # interrupted after 4 steps; resume into fresh arrays + a fresh optimizer with other settings
     b = make(shapes.items(), dtype=dtype, seed=9)
-    opt_b = SGD(b, lr=0.05)
+    opt_b = SGD(b, lr=0.05, momentum=0.9, weight_decay=5e-4)
     run(b, opt_b, range(4))
     state = opt_b.state_dict()
     params = {n: p.copy() for n, p, _ in b}
@@ -102,7 +102,7 @@ def test_state_dict_round_trip_resumes_bit_identically(dtype):
 
 def test_load_state_dict_rejects_bad_velocities_and_leaves_optimizer_untouched():
     named = make([("conv1.weight", (2, 3)), ("conv1.bias", (2,))])
-    opt = SGD(named)
+    opt = SGD(named, lr=0.01, momentum=0.9, weight_decay=5e-4)
     opt.step()
     good = opt.state_dict()
     before = opt.state_dict()
@@ -137,7 +137,7 @@ def test_load_state_dict_rejects_bad_velocities_and_leaves_optimizer_untouched()
 
 def test_load_state_dict_copies_into_existing_buffers():
     named = make([("w", (3,))])
-    opt = SGD(named)
+    opt = SGD(named, lr=0.01, momentum=0.9, weight_decay=5e-4)
     buf = opt.velocity("w")
     src = np.array([1.0, 2.0, 3.0])
     opt.load_state_dict({"lr": 0.02, "momentum": 0.8, "weight_decay": 0.0, "velocity.w": src})
@@ -161,7 +161,7 @@ def test_load_state_dict_copies_into_existing_buffers():
 )
 def test_load_state_dict_refuses_non_finite_values_and_changes_nothing(key, value, match):
     named = make([("conv1.weight", (2, 3)), ("conv1.bias", (2,))])
-    opt = SGD(named)
+    opt = SGD(named, lr=0.01, momentum=0.9, weight_decay=5e-4)
     opt.step()
     before = opt.state_dict()
     with pytest.raises(ValueError, match=match):

@@ -1,4 +1,4 @@
-"""Tests for tinynet.optim.ReduceLROnPlateau and StepLR."""
+"""Tests for tinynet.optim's schedules: ReduceLROnPlateau, StepLR, CosineLR, warm-up."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from tinynet.optim import SGD, ReduceLROnPlateau, StepLR
+from tinynet.optim import SCHEDULES, SGD, CosineLR, ReduceLROnPlateau, StepLR, make_schedule
 
 
 class FakeOpt:
@@ -52,7 +52,7 @@ def test_plateau_improvement_resets_counter():
 
 
 def test_plateau_patience_zero_drops_on_first_bad_epoch():
-    sched = ReduceLROnPlateau(FakeOpt(1.0), patience=0, factor=0.5, min_lr=0.0)
+    sched = ReduceLROnPlateau(FakeOpt(1.0), patience=0, factor=0.5)
     reduced, lrs = drive(sched, [1.0, 0.9, 0.95, 0.8, 0.8])
     assert drop_epochs(reduced) == [2, 4]
     assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
@@ -74,47 +74,6 @@ def test_plateau_relative_threshold():
     assert drop_epochs(reduced) == [] and sched.best == 0.35
 
 
-def test_plateau_absolute_threshold():
-    sched = ReduceLROnPlateau(FakeOpt(0.01), patience=2, threshold=0.01, threshold_mode="abs")
-    reduced, _ = drive(sched, [0.5, 0.495, 0.495, 0.495])  # 0.495 is not < 0.5 - 0.01
-    assert drop_epochs(reduced) == [3]
-    sched = ReduceLROnPlateau(FakeOpt(0.01), patience=2, threshold=0.01, threshold_mode="abs")
-    reduced, _ = drive(sched, [0.5, 0.45, 0.4, 0.35, 0.3])
-    assert drop_epochs(reduced) == []
-    # near zero error the relative and absolute criteria differ: 0.0095 -> 0.0090 is a 5%
-    # relative improvement but not an absolute one of 0.01
-    rel = ReduceLROnPlateau(FakeOpt(0.01), patience=0, threshold=0.01)
-    assert drop_epochs(drive(rel, [0.0095, 0.0090])[0]) == []
-
-
-def test_plateau_cooldown():
-    errors = [1.0] * 8
-    no_cd = ReduceLROnPlateau(FakeOpt(1.0), patience=1, cooldown=0, min_lr=0.0)
-    assert drop_epochs(drive(no_cd, errors)[0]) == [2, 4, 6]
-    cd = ReduceLROnPlateau(FakeOpt(1.0), patience=1, cooldown=2, min_lr=0.0)
-    # drop at 2, cooldown epochs 3 and 4 do not count, then 5 and 6 are bad -> drop at 6
-    reduced, _ = drive(cd, errors)
-    assert drop_epochs(reduced) == [2, 6]
-    assert cd.cooldown_counter == 1 and cd.in_cooldown  # epoch 7 used one cooldown epoch
-
-
-def test_plateau_min_lr_floor():
-    opt = FakeOpt(0.01)
-    sched = ReduceLROnPlateau(opt, factor=0.1, patience=0, min_lr=5e-4)
-    reduced, lrs = drive(sched, [1.0, 1.0, 1.0, 1.0, 1.0])
-    assert reduced == [False, True, True, False, False]
-    assert lrs == pytest.approx([0.01, 0.001, 5e-4, 5e-4, 5e-4])
-    assert lrs[-1] == 5e-4  # clamped exactly, never below
-    assert sched.reductions == 2
-
-
-def test_plateau_max_mode_with_accuracy():
-    sched = ReduceLROnPlateau(FakeOpt(0.01), mode="max", patience=1)
-    reduced, _ = drive(sched, [0.1, 0.2, 0.2, 0.19, 0.3, 0.3, 0.3])
-    assert drop_epochs(reduced) == [3, 6]
-    assert sched.best == 0.3
-
-
 def test_plateau_paper_like_run_reduces_three_times():
     # error improves, then plateaus three times across 30 "epochs"
     errors = [0.9 - 0.05 * i for i in range(6)] + [0.6] * 4 + [0.5] + [0.45] * 5 + [0.4] * 5
@@ -126,7 +85,7 @@ def test_plateau_paper_like_run_reduces_three_times():
 
 
 def test_plateau_nan_metric_raises_and_changes_nothing():
-    sched = ReduceLROnPlateau(FakeOpt(0.01))
+    sched = ReduceLROnPlateau(FakeOpt(0.01), patience=2)
     sched.step(0.5)
     before = sched.state_dict()
     with pytest.raises(ValueError, match="NaN"):
@@ -148,28 +107,27 @@ def test_plateau_nan_metric_raises_and_changes_nothing():
         (dict(patience=1.5), "patience"),
         (dict(threshold=-1e-3), "threshold"),
         (dict(threshold=1.0), "threshold"),
-        (dict(threshold_mode="relative"), "threshold_mode"),
-        (dict(cooldown=-1), "cooldown"),
-        (dict(min_lr=-1e-6), "min_lr"),
-        (dict(mode="minimum"), "mode"),
+        (dict(warmup=-1), "warmup"),
     ],
 )
 def test_plateau_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        ReduceLROnPlateau(FakeOpt(), **kwargs)
+        ReduceLROnPlateau(FakeOpt(), **{"patience": 2, **kwargs})
 
 
 def test_schedules_need_an_lr_attribute():
     with pytest.raises(ValueError, match="lr"):
-        ReduceLROnPlateau(object())
+        ReduceLROnPlateau(object(), patience=2)
     with pytest.raises(ValueError, match="lr"):
-        StepLR(object())
+        StepLR(object(), step_size=3)
+    with pytest.raises(ValueError, match="lr"):
+        CosineLR(object(), epochs=3)
 
 
 @pytest.mark.parametrize("split", [3, 5, 7, 9])
 def test_plateau_state_round_trip_mid_sequence(split):
     errors = [0.9, 0.8, 0.8, 0.79, 0.8, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.69, 0.7, 0.7, 0.7, 0.7, 0.7]
-    config = dict(patience=2, cooldown=1, threshold=0.02)
+    config = dict(patience=2, threshold=0.02, warmup=2)
 
     opt_a = FakeOpt(0.01)
     full_reduced, full_lrs = drive(ReduceLROnPlateau(opt_a, **config), errors)
@@ -180,12 +138,11 @@ def test_plateau_state_round_trip_mid_sequence(split):
     head_reduced, head_lrs = drive(sched_b, errors[:split])
     # through JSON, the way the checkpoint stores scalar state
     state = json.loads(json.dumps(sched_b.state_dict()))
-    keys = {"best", "num_bad_epochs", "cooldown_counter", "reductions", "patience", "factor"}
+    keys = {"best", "num_bad_epochs", "reductions", "patience", "factor", "warmup", "base_lr"}
     assert keys <= set(state)
 
     opt_c = FakeOpt(opt_b.lr)  # the optimizer's state carries the lr
-    sched_c = ReduceLROnPlateau(opt_c)  # default config: restored from the state
-    sched_c.load_state_dict(state)
+    sched_c = ReduceLROnPlateau.restored(opt_c, state)
     assert sched_c.state_dict() == sched_b.state_dict()
     tail_reduced, tail_lrs = drive(sched_c, errors[split:])
     assert head_reduced + tail_reduced == full_reduced
@@ -193,16 +150,16 @@ def test_plateau_state_round_trip_mid_sequence(split):
 
 
 def test_plateau_fresh_state_has_infinite_best_and_round_trips():
-    sched = ReduceLROnPlateau(FakeOpt())
+    sched = ReduceLROnPlateau(FakeOpt(), patience=2)
     state = json.loads(json.dumps(sched.state_dict()))
     assert state["best"] == math.inf
-    other = ReduceLROnPlateau(FakeOpt())
+    other = ReduceLROnPlateau(FakeOpt(), patience=5)
     other.load_state_dict(state)
     assert other.best == math.inf
 
 
 def test_plateau_load_state_dict_validates():
-    sched = ReduceLROnPlateau(FakeOpt())
+    sched = ReduceLROnPlateau(FakeOpt(), patience=2)
     good = sched.state_dict()
     with pytest.raises(ValueError, match="missing"):
         sched.load_state_dict({k: v for k, v in good.items() if k != "num_bad_epochs"})
@@ -246,7 +203,7 @@ def test_steplr_state_round_trip():
     for _ in range(3):
         sched.step()
     state = json.loads(json.dumps(sched.state_dict()))
-    assert state == {"step_size": 2, "gamma": 0.5, "base_lr": 0.1, "last_epoch": 3}
+    assert state == {"step_size": 2, "gamma": 0.5, "base_lr": 0.1, "last_epoch": 3, "warmup": 0}
     opt2 = FakeOpt(opt.lr)
     sched2 = StepLR(opt2, step_size=10, gamma=0.9)
     sched2.load_state_dict(state)
@@ -272,4 +229,98 @@ def test_steplr_state_round_trip():
 )
 def test_steplr_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        StepLR(FakeOpt(), **kwargs)
+        StepLR(FakeOpt(), **{"step_size": 3, **kwargs})
+
+
+# ----------------------------------------------------------------------------- CosineLR
+def test_cosine_goes_from_the_base_rate_to_zero_along_half_a_cosine():
+    opt = FakeOpt(0.1)
+    sched = CosineLR(opt, epochs=4)
+    lrs = [opt.lr] + [sched.step() and opt.lr for _ in range(4)]
+    assert lrs == pytest.approx(
+        [
+            0.1,
+            0.1 * (1 + math.cos(math.pi / 4)) / 2,
+            0.05,
+            0.1 * (1 + math.cos(3 * math.pi / 4)) / 2,
+            0.0,
+        ],
+        abs=1e-15,
+    )
+    sched.step()
+    assert opt.lr == 0.0  # past the end it stays at 0
+
+
+def test_cosine_refuses_a_warmup_as_long_as_the_run():
+    with pytest.raises(ValueError, match="warmup"):
+        CosineLR(FakeOpt(), epochs=3, warmup=3)
+    sched = CosineLR(FakeOpt(), epochs=3, warmup=1)
+    with pytest.raises(ValueError, match="warmup"):
+        sched.set(epochs=1)
+    assert sched.epochs == 3
+
+
+# ----------------------------------------------------------------------------- all schedules
+def make(name, opt, warmup=0):
+    return make_schedule(name, opt, patience=1, step_size=2, epochs=6, warmup=warmup, seed=0)
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_warmup_rises_linearly_to_the_base_rate_then_the_schedule_starts(name):
+    opt, plain_opt = FakeOpt(0.3), FakeOpt(0.3)
+    sched = make(name, opt, warmup=2)
+    make(name, plain_opt)
+    lrs = [opt.lr]
+    for _ in range(5):
+        sched.step(0.5)
+        lrs.append(opt.lr)
+    assert lrs[:2] == pytest.approx([0.1, 0.2])  # (epoch + 1) / (warmup + 1) of 0.3
+    # after warm-up: the schedule's own rule, counted from the end of warm-up for cosine
+    if name == "step":
+        assert lrs[2:] == pytest.approx([0.03, 0.03, 0.003, 0.003])  # 0.3 * 0.1 ** (epoch // 2)
+    if name == "plateau":  # bad epochs during warm-up do not count
+        assert lrs[2:] == pytest.approx([0.3, 0.3, 0.03, 0.03])
+    if name == "cosine":
+        assert lrs[2:4] == pytest.approx([0.3, 0.3 * (1 + math.cos(math.pi / 4)) / 2])
+    assert plain_opt.lr == 0.3  # without warm-up the first epoch has the base rate
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_every_schedule_is_driven_the_same_way(name):
+    opt = FakeOpt(0.1)
+    sched = make(name, opt)
+    assert type(sched) is SCHEDULES[name] and sched.name == name
+    for error in (0.9, None, 0.8, 0.8, 0.8):  # None: an epoch without validation
+        assert isinstance(sched.step(error), bool)
+    assert sched.last_epoch == 5
+    state = json.loads(json.dumps(sched.state_dict()))
+    again = SCHEDULES[name].restored(FakeOpt(opt.lr), state)
+    assert again.state_dict() == sched.state_dict() and again.rate() == opt.lr
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_a_new_base_rate_takes_effect_at_once(name):
+    opt = FakeOpt(0.1)
+    sched = make(name, opt)
+    for error in (0.9, 0.9, 0.9, 0.9):
+        sched.step(error)
+    before = opt.lr
+    sched.set(base_lr=0.2)  # e.g. --lr on resume: the whole schedule scales
+    assert opt.lr == pytest.approx(2 * before) and sched.base_lr == 0.2
+    with pytest.raises(ValueError, match="no setting"):
+        sched.set(min_lr=0.0)
+    with pytest.raises(ValueError, match="base_lr"):
+        sched.set(base_lr=-1.0)
+    assert sched.base_lr == 0.2
+
+
+def test_a_later_start_epoch_sets_the_rate_of_that_epoch():
+    opt = FakeOpt(1.0)
+    sched = StepLR(opt, step_size=2)
+    sched.set(last_epoch=5)
+    assert opt.lr == pytest.approx(0.01) and sched.lr_at(0) == 1.0
+
+
+def test_make_schedule_names_the_schedules():
+    with pytest.raises(ValueError, match="plateau"):
+        make_schedule("exponential", FakeOpt())

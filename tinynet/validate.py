@@ -219,3 +219,136 @@ def check_state(who: str, expected: dict, state) -> None:
 def _listing(items, limit: int = 20) -> str:
     shown = ", ".join(str(i) for i in items[:limit])
     return shown + (f", ... and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def has_attribute(who: str, what: str, value, attribute: str):
+    """``value`` if it has ``attribute`` (e.g. an optimizer's settable ``lr``)."""
+    if not hasattr(value, attribute):
+        raise ValueError(
+            f"{who}: {what} must have a {attribute!r} attribute, got {type(value).__name__}"
+        )
+    return value
+
+
+def parameter_triples(who: str, named_parameters) -> dict:
+    """{name: (param, grad)} from (name, param, grad) triples: floating point arrays of one shape,
+    writeable params, no name or array twice, at least one."""
+    checked, owners = {}, {}  # owners: id(param) -> name
+    for name, param, grad in named_parameters:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{who}: a parameter name must be a non-empty string, got {name!r}")
+        if name in checked:
+            raise ValueError(f"{who}: duplicate parameter name {name!r}")
+        if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in (param, grad)):
+            raise ValueError(f"{who}: param and grad of {name!r} must be floating point arrays")
+        if grad.shape != param.shape:
+            raise ValueError(
+                f"{who}: {name!r}: grad shape {grad.shape} != param shape {param.shape}"
+            )
+        if not param.flags.writeable:
+            raise ValueError(f"{who}: parameter {name!r} is read-only; {who} updates it in place")
+        if id(param) in owners:
+            raise ValueError(f"{who}: {owners[id(param)]!r} and {name!r} are the same array")
+        checked[name], owners[id(param)] = (param, grad), name
+    if not checked:
+        raise ValueError(f"{who} got an empty parameter list")
+    return checked
+
+
+# -- model builders' arguments -----------------------------------------------------------------
+
+
+def boolean(who: str, value) -> bool:
+    """``value`` if it is True or False (a NumPy bool too); 0, 1, "no" or None are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{who} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def float_dtype(who: str, dtype) -> np.dtype:
+    """``dtype`` (``np.float32``, ``"float64"``...) as a floating point NumPy dtype."""
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise ValueError(f"{who} must be a floating point type, got {dtype!r}")
+    return np.dtype(dtype)
+
+
+def multiplier(who: str, value, size) -> float:
+    """A finite float > 0 whose product with ``size`` is finite too (a width scaling a layer)."""
+    if not math.isfinite(positive(who, value) * size):
+        raise ValueError(f"{who} {value!r} is too large")
+    return float(value)
+
+
+def input_side(who: str, value, minimum: int) -> int:
+    """An int >= ``minimum``: the side of a network's input, at least the smallest one that
+    keeps every stage at least 1x1."""
+    if integer(who, value, 1) < minimum:
+        raise ValueError(
+            f"{who} {value} is too small; the minimum is {minimum} "
+            "(every stage must stay at least 1x1)"
+        )
+    return int(value)
+
+
+# -- layer arguments ---------------------------------------------------------------------------
+
+
+def check_groups(who: str, in_channels: int, out_channels: int, groups: int) -> None:
+    """Both channel counts divisible by ``groups`` (a grouped convolution)."""
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) "
+            f"must both be divisible by groups ({groups})"
+        )
+
+
+def lrn_settings(who: str, size, alpha, beta, k) -> tuple[int, float, float, float]:
+    """Local response normalisation's (size, alpha, beta, k): size a positive integer (5.0 is
+    accepted), k > 0, alpha >= 0, beta >= 0."""
+    if int(size) != size or size < 1:
+        raise ValueError(f"{who}: size must be a positive integer, got {size!r}")
+    if k <= 0 or alpha < 0 or beta < 0:
+        raise ValueError(
+            f"{who}: need k > 0, alpha >= 0, beta >= 0; got k={k}, alpha={alpha}, beta={beta}"
+        )
+    return int(size), float(alpha), float(beta), float(k)
+
+
+def check_labels(who: str, logits: np.ndarray, labels) -> np.ndarray:
+    """``labels`` as an int array (N,) with values in [0, K) for ``logits`` (N, K)."""
+    labels = np.asarray(labels)
+    if logits.ndim != 2:
+        raise ValueError(f"{who}: expected logits of shape (N, K), got {logits.shape}")
+    n, k = logits.shape
+    if labels.shape != (n,):
+        raise ValueError(
+            f"{who}: expected labels of shape ({n},) for logits {logits.shape}, got {labels.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{who}: labels must be integers, got {labels.dtype}")
+    if n == 0:
+        raise ValueError(f"{who}: got an empty batch")
+    if labels.min() < 0 or labels.max() >= k:
+        bad = labels[(labels < 0) | (labels >= k)][:5].tolist()
+        raise ValueError(f"{who}: labels must be in [0, {k}) for logits {logits.shape}; got {bad}")
+    return labels
+
+
+def named_pair(who: str, what: str, item, taken) -> tuple:
+    """``item`` as a (name, value) pair, the name a non-empty string without dots not in ``taken``
+    (e.g. a ``Sequential``'s ("conv1", layer))."""
+    try:
+        name, value = item
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: expected (name, {what}) pairs, got {item!r}") from None
+    if not isinstance(name, str) or not name or "." in name:
+        raise ValueError(
+            f"{who}: {what} names must be non-empty strings without dots, got {name!r}"
+        )
+    if name in taken:
+        raise ValueError(f"{who}: duplicate {what} name {name!r}")
+    return name, value

@@ -17,19 +17,19 @@ EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def _describe(s: Session, say) -> None:
-    t, run, cfg = s.trainer, s.settings, s.trainer.model.config
+    t, run, cfg = s.trainer, s.config, s.trainer.model.config
     shape = ", ".join(f"{k} {cfg[k]}" for k in ("width", "groups", "lrn", "init") if k in cfg)
-    origin = f"from {run['weights']}" if run.get("weights") else f"({run['arch']})"
+    origin = f"from {run.weights}" if run.weights else f"({run.arch})"
     say(
         f"AlexNet {origin} {cfg['num_classes']} classes, input {s.image_size}"
         f"{', ' + shape if shape else ''}: {t.model.num_parameters():,} parameters"
     )
     say(
         f"data {s.data_dir}: {len(s.train_set)} train / {len(s.val_set)} val images, "
-        f"batch {run['batch_size']}, {s.args.workers} workers; output {s.output}"
+        f"batch {run.batch_size}, {s.args.workers} workers; output {s.output}"
     )
     if s.comm.size > 1:
-        dropped = dropped_per_epoch(len(s.train_set), run["batch_size"], s.comm.size)
+        dropped = dropped_per_epoch(len(s.train_set), run.batch_size, s.comm.size)
         left_out = f"; {dropped} of the last partial batch left out each epoch" if dropped else ""
         say(
             f"data parallel: {s.comm.size} processes, {s.local_batch} images per process per "
@@ -53,7 +53,7 @@ def _callbacks(s: Session, curves: Curves) -> list:
 
 def run_training(args, comm=LOCAL, on_skip=None) -> int:
     s = Session(args, comm, on_skip)
-    t, epochs = s.trainer, s.settings["epochs"]
+    t, epochs = s.trainer, s.config.epochs
     say = print if s.root else _silent
     _describe(s, say)
     if t.epoch >= epochs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -16,10 +17,10 @@ from ..data import (
 )
 from ..dist import LOCAL, eval_shard, local_batch_size, train_shard
 from ..models import alexnet
-from ..train import CheckpointError, Trainer
+from ..train import Trainer
 from .args import UsageError
-from .settings import new_run, resumed_run, start_at
-from .weights import fine_tune, frozen_names, input_size, load_weights
+from .settings import new_run, resumed_run
+from .weights import fine_tune, input_size, load_trainer, load_weights
 
 DEMO_DATA = dict(num_classes=6, train_per_class=900, val_per_class=100, image_size=72, seed=0)
 #: The files of a run in its --output folder.
@@ -76,27 +77,6 @@ def check_output(args) -> Path:
     return out
 
 
-def load_trainer(path, comm=LOCAL) -> Trainer:
-    """A trainer rebuilt from a checkpoint, with a UsageError for a missing or foreign file.
-
-    In a multi-process run every rank reads the file (so it must be readable at the same path
-    on every machine); the trainer then takes rank 0's weights."""
-    path = Path(path)
-    if path.is_dir():
-        hint = (
-            f"; did you mean {path / 'checkpoint.npz'}?"
-            if (path / "checkpoint.npz").exists()
-            else ""
-        )
-        raise UsageError(f"--resume {path} is a folder, not a checkpoint file{hint}")
-    if not path.is_file():
-        raise UsageError(f"checkpoint {path} does not exist")
-    try:
-        return Trainer.load(path, comm=comm)
-    except CheckpointError as err:
-        raise UsageError(str(err)) from None
-
-
 def check_classes(trainer: Trainer, classes: list[str], path) -> None:
     """The checkpoint must have been trained on the same classes as the dataset."""
     saved = trainer.extra.get("classes")
@@ -113,25 +93,10 @@ def check_classes(trainer: Trainer, classes: list[str], path) -> None:
         )
 
 
-def new_trainer(settings: dict, num_classes: int, comm=LOCAL) -> Trainer:
-    model = alexnet(
-        num_classes=num_classes, input_size=settings["image_size"], width=settings["width"],
-        groups=settings["groups"], lrn=not settings["no_lrn"], init=settings["init"],
-        seed=settings["seed"],
-    )  # fmt: skip
-    return trainer_for(model, settings, comm)
-
-
-def trainer_for(model, settings: dict, comm=LOCAL, frozen=()) -> Trainer:
-    """A new run's trainer for ``model`` with the run's optimizer and schedule settings."""
-    trainer = Trainer.for_model(
-        model, lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["wd"],
-        schedule=settings["schedule"], patience=settings["patience"],
-        step_size=settings["step_size"], frozen=frozen, comm=comm,
-    )  # fmt: skip
-    if settings["start_epoch"]:
-        start_at(trainer, settings["start_epoch"])
-    return trainer
+def new_trainer(config, num_classes: int, comm=LOCAL) -> Trainer:
+    """A new run's trainer: AlexNet as ``config`` says, for ``num_classes`` classes."""
+    model = alexnet(num_classes=num_classes, **config.model_arguments())
+    return Trainer.for_model(model, config, comm=comm)
 
 
 def eval_loader(dataset, transform, local_batch, comm=LOCAL, **options):
@@ -147,9 +112,10 @@ def eval_loader(dataset, transform, local_batch, comm=LOCAL, **options):
 class Session:
     """Everything a training run needs: settings, datasets, trainer, loaders, output folder.
 
-    ``settings`` are the run's (``tinynet.cli.settings``), ``notes`` the lines saying what the
-    flags changed in a resumed run; ``local_batch`` is this process's share of the global
-    batch; ``root`` is True on rank 0, the only rank that prints and writes files.
+    ``config`` is the run's ``RunConfig`` (``tinynet.cli.settings``), ``notes`` the lines
+    saying what the flags changed in a resumed run or what --weights led to; ``local_batch``
+    is this process's share of the global batch; ``root`` is True on rank 0, the only rank
+    that prints and writes files.
     """
 
     def __init__(self, args, comm=LOCAL, on_skip=None):
@@ -162,18 +128,17 @@ class Session:
         if args.resume:
             self.trainer = load_trainer(args.resume, comm)
             check_classes(self.trainer, self.classes, args.resume)
-            self.settings, self.notes = resumed_run(args, self.trainer)
+            self.config, self.notes = resumed_run(args, self.trainer)
         else:
-            self.settings, self.notes = new_run(args), []
+            self.config, self.notes = new_run(args), []
             names = class_names(self.data_dir, self.classes)
             if args.weights:
                 self.trainer = self._from_weights(names)
             else:
-                self.trainer = new_trainer(self.settings, len(self.classes), comm)
+                self.trainer = new_trainer(self.config, len(self.classes), comm)
             self.trainer.extra = {"classes": self.classes, "class_names": names}
-        self.trainer.extra["run"] = self.settings
         try:
-            self.local_batch = local_batch_size(self.settings["batch_size"], comm.size)
+            self.local_batch = local_batch_size(self.config.batch_size, comm.size)
         except ValueError as err:
             raise UsageError(str(err)) from None
         self.image_size = input_size(self.trainer.model)
@@ -181,14 +146,14 @@ class Session:
     def _from_weights(self, names) -> Trainer:
         """A trainer that starts from --weights: a new last layer if the dataset's classes
         differ (fine-tuning), the first --freeze layers with parameters kept fixed."""
-        model, run = load_weights(self.args.weights), self.settings
-        note = fine_tune(model, self.classes, names, run["seed"])
-        frozen = frozen_names(model, self.args.freeze)
+        model = load_weights(self.args.weights)
+        note = fine_tune(model, self.classes, names, self.config.seed)
+        self.config = dataclasses.replace(self.config, weights=str(self.args.weights))
+        trainer = Trainer.for_model(model.train(), self.config, comm=self.comm)
         self.notes = [note] if note else []
-        if frozen:
-            self.notes.append(f"frozen: {', '.join(frozen)}")
-        run.update(weights=str(self.args.weights), freeze=self.args.freeze)
-        return trainer_for(model.train(), run, self.comm, frozen)
+        if trainer.frozen:
+            self.notes.append(f"frozen: {', '.join(trainer.frozen)}")
+        return trainer
 
     def _loader_options(self) -> dict:
         # under MPI every rank must take the same number of steps, unreadable files or not
@@ -197,7 +162,7 @@ class Session:
     def train_loader(self) -> DataLoader:
         """Shuffled, augmented batches; in a multi-process run this rank's part of each global
         batch (``tinynet.dist.train_shard``)."""
-        batch, rank, size = self.settings["batch_size"], self.comm.rank, self.comm.size
+        batch, rank, size = self.config.batch_size, self.comm.rank, self.comm.size
 
         def mine(order):
             return train_shard(order, batch, rank, size)
@@ -205,7 +170,7 @@ class Session:
         return DataLoader(
             self.train_set, TrainTransform.for_model(self.trainer.model.info, self.image_size),
             self.local_batch, shuffle=True,
-            seed=self.settings["seed"], indices_fn=mine,
+            seed=self.config.seed, indices_fn=mine,
             **self._loader_options(),
         )  # fmt: skip
 

@@ -7,18 +7,18 @@ from tqdm import tqdm
 
 from ..data import EvalTransform, check_dataset, open_rgb
 from ..dist import LOCAL, local_batch_size
-from ..train import evaluate, predict_proba
-from .args import DEFAULTS, UsageError
-from .session import check_classes, dataset_dir, eval_loader, load_trainer
-from .weights import input_size, load_weights, model_of
+from ..train import RunConfig, evaluate, predict_proba
+from .args import UsageError
+from .session import check_classes, dataset_dir, eval_loader
+from .weights import input_size, load_trainer, load_weights, model_of
 
 
 def run_evaluation(args, comm=LOCAL, on_skip=None) -> int:
     """Evaluate --resume or --weights on DIR/val; under MPI each rank takes a part."""
     data_dir = dataset_dir(args, comm)
     train_set, val_set = check_dataset(data_dir)
-    model, run = _model(args, comm, list(train_set.classes))
-    batch = args.batch_size or run.get("batch_size", DEFAULTS["batch_size"])
+    model, config = _model(args, comm, list(train_set.classes))
+    batch = args.batch_size or (config or RunConfig()).batch_size
     transform = EvalTransform.for_model(model.info, input_size(model), ten_crop=args.ten_crop)
     quiet = True if args.no_progress or comm.rank != 0 else None
     options = dict(workers=args.workers, on_skip=on_skip, keep_empty=comm.size > 1)
@@ -61,7 +61,8 @@ def run_prediction(args) -> int:
 
 
 def _model(args, comm=LOCAL, classes=None):
-    """The --weights or --resume model and its run's settings, checked against ``classes``."""
+    """The --weights or --resume model and its run's ``RunConfig`` (None if it has none),
+    checked against ``classes``."""
     if args.weights:
         model = load_weights(args.weights)
         if classes is not None and model.config["num_classes"] != len(classes):
@@ -69,8 +70,8 @@ def _model(args, comm=LOCAL, classes=None):
                 f"--weights {args.weights} has {model.config['num_classes']} classes but the "
                 f"dataset has {len(classes)}: evaluate on a matching folder, or fine-tune first"
             )
-        return model, {}
+        return model, None
     trainer = load_trainer(args.resume, comm)
     if classes is not None:
         check_classes(trainer, classes, args.resume)
-    return model_of(trainer), trainer.extra.get("run") or {}
+    return model_of(trainer), trainer.config

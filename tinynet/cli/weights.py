@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dist import LOCAL
 from ..layers import Linear
 from ..train import CheckpointError, Trainer
 from .args import UsageError
@@ -31,8 +32,30 @@ def load_weights(path):
             from ..interop.caffe import from_caffe
 
             return from_caffe(path)
-        return model_of(Trainer.load(path))
-    except (ValueError, ImportError, CheckpointError) as err:
+    except (ValueError, ImportError) as err:
+        raise UsageError(str(err)) from None
+    return model_of(load_trainer(path))
+
+
+def load_trainer(path, comm=LOCAL) -> Trainer:
+    """A trainer rebuilt from a checkpoint (``--resume``, or a ``.npz`` as ``--weights``), with
+    a UsageError for a missing or foreign file.
+
+    In a multi-process run every rank reads the file (so it must be readable at the same path
+    on every machine); the trainer then takes rank 0's weights."""
+    path = Path(path)
+    if path.is_dir():
+        hint = (
+            f"; did you mean {path / 'checkpoint.npz'}?"
+            if (path / "checkpoint.npz").exists()
+            else ""
+        )
+        raise UsageError(f"--resume {path} is a folder, not a checkpoint file{hint}")
+    if not path.is_file():
+        raise UsageError(f"checkpoint {path} does not exist")
+    try:
+        return Trainer.load(path, comm=comm)
+    except CheckpointError as err:
         raise UsageError(str(err)) from None
 
 
@@ -69,17 +92,11 @@ def fine_tune(model, classes: list[str], names: list[str], seed: int) -> str | N
     )
 
 
-def frozen_names(model, layers: int) -> list[str]:
-    """The parameters of the first ``layers`` layers that have any (``--freeze N``)."""
-    with_params = [name for name, layer in model if layer.params][:layers]
-    return [f"{name}.{key}" for name in with_params for key in model[name].params]
-
-
 def export_onnx(args) -> int:
     """Write the --weights or --resume model to ``args.export_onnx`` as ONNX."""
     from ..interop.onnx_export import to_onnx
 
-    model = load_weights(args.weights) if args.weights else _resumed(args.resume)
+    model = load_weights(args.weights) if args.weights else model_of(load_trainer(args.resume))
     size = input_size(model)
     try:
         path = to_onnx(model, args.export_onnx, (1, 3, size, size))
@@ -87,9 +104,3 @@ def export_onnx(args) -> int:
         raise UsageError(str(err)) from None
     print(f"wrote {path}: input (N, 3, {size}, {size}), {model.num_parameters():,} parameters")
     return 0
-
-
-def _resumed(path):
-    from .session import load_trainer
-
-    return model_of(load_trainer(path))

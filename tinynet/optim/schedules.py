@@ -1,43 +1,98 @@
-"""Learning-rate schedules that drive an optimizer's ``lr`` attribute once per epoch.
+"""Learning-rate schedules: each owns its optimizer's ``lr`` and sets it once per epoch.
 
-* :class:`ReduceLROnPlateau` -- the AlexNet paper's schedule: "divide the learning rate by 10 when
-  the validation error rate stopped improving with the current learning rate".
-* :class:`StepLR` -- a fixed step schedule (Caffe's bvlc_alexnet uses one).
+* :class:`ReduceLROnPlateau` -- the AlexNet paper's: "divide the learning rate by 10 when the
+  validation error rate stopped improving with the current learning rate".
+* :class:`StepLR` -- divide by 10 every ``step_size`` epochs (Caffe's bvlc_alexnet).
+* :class:`CosineLR` -- from the base rate down to 0 along half a cosine over the run.
 
-Both work with any optimizer that has a settable float ``lr`` (e.g. :class:`~tinynet.optim.SGD`)
-and take ``step(metric)`` once per epoch, so a training loop can call either the same way. Their
-``state_dict()`` holds plain Python scalars and strings; the learning rate itself lives in the
-optimizer's state, so a resume must restore both (see ``tinynet.train.checkpoint``).
+All share one interface. ``step(metric=None)`` ends an epoch (``metric``: the validation error,
+which only the plateau schedule reads; None when there was no validation) and sets the lr of the
+next. ``warmup=W`` first raises the lr linearly over W epochs, ``base_lr * (epoch + 1) / (W + 1)``
+(Goyal et al. 2017, per epoch here); from epoch W on, the schedule's own rule gives the lr of
+each epoch (the step schedule counts from epoch 0, the cosine from the end of warm-up). The lr is
+always computed from the state (``rate()``), never accumulated, so ``set(base_lr=...)`` (a new
+base rate on resume) or ``set(last_epoch=...)`` (a run counted from a later epoch) takes effect
+at once. ``state_dict()`` holds plain Python scalars; the optimizer's state holds the current lr.
+
+A new schedule: a subclass with ``name``, its ``_STATE`` and ``_rate()``, added to ``SCHEDULES``.
+Its constructor's argument names are the run settings it takes (``tinynet.train.RunConfig``).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from functools import partial
 
-from ..validate import check_keys, choice, fraction, integer, non_negative, positive, real
+from ..validate import check_keys, fraction, has_attribute, integer, non_negative, positive, real
 
-__all__ = ["ReduceLROnPlateau", "StepLR"]
+__all__ = ["Schedule", "ReduceLROnPlateau", "StepLR", "CosineLR", "SCHEDULES", "make_schedule"]
 
 _count = partial(integer, minimum=0)
 
 
-class _Schedule:
-    """What both schedules share: the optimizer, and a state of checked plain values."""
+class Schedule:
+    """What every schedule shares: the optimizer, the base rate, the warm-up and the epoch count.
 
-    _STATE: dict = {}  # state key -> validator(who, value)
+    ``_STATE`` maps each state key to its validator ``(who, value) -> value``."""
 
-    def __init__(self, optimizer) -> None:
-        if not hasattr(optimizer, "lr"):
-            raise ValueError(
-                f"optimizer must have a settable 'lr' attribute, got {type(optimizer).__name__}"
-            )
+    name = ""
+    _STATE = {"base_lr": non_negative, "warmup": _count, "last_epoch": _count}
+
+    def __init__(self, optimizer, warmup: int = 0, **state) -> None:
+        has_attribute(type(self).__name__, "optimizer", optimizer, "lr")
         self.optimizer = optimizer
+        self._set(base_lr=optimizer.lr, warmup=warmup, last_epoch=0, **state)
+        self._apply()
+
+    @classmethod
+    def restored(cls, optimizer, state: dict) -> Schedule:
+        """The schedule whose ``state_dict()`` was ``state``, driving ``optimizer`` (whose own
+        state holds the lr)."""
+        has_attribute(cls.__name__, "optimizer", optimizer, "lr")
+        schedule = cls.__new__(cls)
+        schedule.optimizer = optimizer
+        schedule.load_state_dict(state)
+        return schedule
+
+    def rate(self) -> float:
+        """The learning rate of epoch ``last_epoch`` (0-based): warm-up, then ``_rate()``."""
+        lr = self._rate()
+        if self.last_epoch < self.warmup:
+            lr *= (self.last_epoch + 1) / (self.warmup + 1)
+        return lr
+
+    def _rate(self) -> float:
+        raise NotImplementedError
 
     @property
     def lr(self) -> float:
         """The optimizer's current learning rate."""
         return float(self.optimizer.lr)
+
+    def step(self, metric=None) -> bool:
+        """End an epoch; set the next epoch's lr. Returns True iff the lr changed."""
+        self._record(metric)
+        self.last_epoch += 1
+        return self._apply()
+
+    def _record(self, metric) -> None:
+        """What the schedule learns from an epoch's validation metric (nothing by default)."""
+
+    def set(self, **changes) -> None:
+        """Change state values (checked, all or none), then the lr to what they give."""
+        unknown = sorted(set(changes) - set(self._STATE))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}: no setting {unknown}; it has {list(self._STATE)}"
+            )
+        self._set(**changes)
+        self._apply()
+
+    def _apply(self) -> bool:
+        old, new = float(self.optimizer.lr), self.rate()
+        self.optimizer.lr = new
+        return new != old
 
     def _checked(self, state) -> dict:
         name = type(self).__name__
@@ -49,7 +104,7 @@ class _Schedule:
             setattr(self, key, value)
 
     def state_dict(self) -> dict:
-        """The configuration and counters, as plain Python scalars and strings."""
+        """The configuration and counters, as plain Python scalars."""
         return {key: getattr(self, key) for key in self._STATE}
 
     def load_state_dict(self, state: dict) -> None:
@@ -62,120 +117,108 @@ class _Schedule:
         return f"{type(self).__name__}({state})"
 
 
-class ReduceLROnPlateau(_Schedule):
-    """Multiply the lr by ``factor`` when a metric has stopped improving (PyTorch's semantics).
+class ReduceLROnPlateau(Schedule):
+    """Multiply the lr by ``factor`` when the validation error has stopped improving.
 
-    Call ``step(metric)`` once per epoch, after validation; it returns True iff it lowered the lr.
-    With ``mode="min"`` lower is better: the paper's validation error rate (``1 - top1``); use
-    ``mode="max"`` for an accuracy.
-
-    * ``best`` starts at +-inf. ``metric`` improves on it iff ``metric < best * (1 - threshold)``
-      (``threshold_mode="rel"``) or ``metric < best - threshold`` (``"abs"``), mirrored for
-      ``"max"``; it then becomes ``best`` and ``num_bad_epochs`` drops to 0, else it grows by 1.
-    * During a cooldown (``cooldown_counter > 0``, counted down each epoch) bad epochs do not count.
-    * When ``num_bad_epochs > patience`` (with ``patience=2``: the third bad epoch in a row) the lr
-      becomes ``max(lr * factor, min_lr)``, ``num_bad_epochs`` drops to 0 and a cooldown of
-      ``cooldown`` epochs starts. ``reductions`` counts the drops that lowered the lr.
-    * A NaN metric raises ValueError: a diverged run should stop, not look like "no improvement".
+    ``step(error)`` once per epoch, lower is better (the paper's ``1 - top1``). ``best`` starts
+    at +inf; an error improves on it iff ``error < best * (1 - threshold)``, and then becomes
+    ``best`` with ``num_bad_epochs`` back to 0; else ``num_bad_epochs`` grows by 1 (not during
+    warm-up). When ``num_bad_epochs > patience`` (``patience=2``: the third bad epoch in a row)
+    ``reductions`` grows by 1 and ``num_bad_epochs`` drops to 0: the lr is
+    ``base_lr * factor ** reductions``. ``step(None)`` (no validation) changes nothing but the
+    epoch count. A NaN error raises ValueError: a diverged run should stop.
     """
 
+    name = "plateau"
     _STATE = {
-        "factor": partial(fraction, low_open=True),
+        **Schedule._STATE,
         "patience": _count,
-        "threshold": non_negative,  # and < 1 when relative, see _checked
-        "threshold_mode": lambda who, value: str(choice(who, value, ("rel", "abs"))),
-        "cooldown": _count,
-        "min_lr": non_negative,
-        "mode": lambda who, value: str(choice(who, value, ("min", "max"))),
+        "factor": partial(fraction, low_open=True),
+        "threshold": fraction,
         "best": real,
-        **dict.fromkeys(("num_bad_epochs", "cooldown_counter", "last_epoch", "reductions"), _count),
+        "num_bad_epochs": _count,
+        "reductions": _count,
     }
 
-    def __init__(
-        self,
-        optimizer,
-        factor: float = 0.1,
-        patience: int = 2,
-        threshold: float = 1e-3,
-        threshold_mode: str = "rel",
-        cooldown: int = 0,
-        min_lr: float = 1e-6,
-        mode: str = "min",
-    ) -> None:
-        super().__init__(optimizer)
-        best = math.inf if mode == "min" else -math.inf
-        self._set(factor=factor, patience=patience, cooldown=cooldown, min_lr=min_lr, mode=mode)
-        self._set(threshold=threshold, threshold_mode=threshold_mode, best=best)
-        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = self.reductions = 0
+    def __init__(self, optimizer, patience: int, factor=0.1, threshold=1e-3, warmup=0) -> None:
+        super().__init__(
+            optimizer, warmup, patience=patience, factor=factor, threshold=threshold,
+            best=math.inf, num_bad_epochs=0, reductions=0,
+        )  # fmt: skip
+
+    def _rate(self) -> float:
+        lr = self.base_lr
+        for _ in range(self.reductions):  # multiplied in turn, as the lr was divided each time
+            lr *= self.factor
+        return lr
+
+    def _record(self, metric) -> None:
+        if metric is None:
+            return
+        error = real(f"ReduceLROnPlateau: the metric of epoch {self.last_epoch + 1}", metric)
+        if error < self.best * (1.0 - self.threshold):
+            self.best, self.num_bad_epochs = error, 0
+        elif self.last_epoch >= self.warmup:
+            self.num_bad_epochs += 1
+        if self.num_bad_epochs > self.patience:
+            self.num_bad_epochs, self.reductions = 0, self.reductions + 1
+
+
+class StepLR(Schedule):
+    """``lr = base_lr * gamma ** (epoch // step_size)``, epoch 0 being the first."""
+
+    name = "step"
+    _STATE = {**Schedule._STATE, "step_size": partial(integer, minimum=1), "gamma": positive}
+
+    def __init__(self, optimizer, step_size: int, gamma=0.1, warmup=0) -> None:
+        super().__init__(optimizer, warmup, step_size=step_size, gamma=gamma)
+
+    def _rate(self) -> float:
+        return self.base_lr * self.gamma ** (self.last_epoch // self.step_size)
+
+    def lr_at(self, epoch: int) -> float:
+        """The rate this schedule gives (0-based) ``epoch``, warm-up included."""
+        now, self.last_epoch = self.last_epoch, _count("StepLR.lr_at: epoch", epoch)
+        try:
+            return self.rate()
+        finally:
+            self.last_epoch = now
+
+
+class CosineLR(Schedule):
+    """``lr = base_lr * (1 + cos(pi * t / T)) / 2`` with ``t`` the epochs since warm-up and
+    ``T = epochs - warmup``: the base rate at the first epoch after warm-up, 0 after the last
+    (Loshchilov & Hutter 2017, without restarts). ``epochs``: the run's total."""
+
+    name = "cosine"
+    _STATE = {**Schedule._STATE, "epochs": partial(integer, minimum=1)}
+
+    def __init__(self, optimizer, epochs: int, warmup=0) -> None:
+        super().__init__(optimizer, warmup, epochs=epochs)
 
     def _checked(self, state) -> dict:
         checked = super()._checked(state)
-        if checked.get("threshold_mode") == "rel":  # always set together with threshold
-            fraction("ReduceLROnPlateau: a relative threshold", checked["threshold"])
+        now = {key: getattr(self, key) for key in ("epochs", "warmup") if hasattr(self, key)}
+        epochs, warmup = {**now, **checked}["epochs"], {**now, **checked}["warmup"]
+        if warmup >= epochs:
+            raise ValueError(f"CosineLR: warmup ({warmup}) must be shorter than epochs ({epochs})")
         return checked
 
-    @property
-    def in_cooldown(self) -> bool:
-        return self.cooldown_counter > 0
-
-    def is_better(self, metric: float, best: float) -> bool:
-        if self.mode == "min":
-            if self.threshold_mode == "rel":
-                return metric < best * (1.0 - self.threshold)
-            return metric < best - self.threshold
-        if self.threshold_mode == "rel":
-            return metric > best * (1.0 + self.threshold)
-        return metric > best + self.threshold
-
-    def step(self, metric) -> bool:
-        """Record one epoch's metric; lower the lr if it has plateaued. Returns True iff lowered."""
-        current = real(f"ReduceLROnPlateau: the metric of epoch {self.last_epoch + 1}", metric)
-        self.last_epoch += 1
-        if self.is_better(current, self.best):
-            self.best, self.num_bad_epochs = current, 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0  # bad epochs during cooldown do not count
-        if self.num_bad_epochs <= self.patience:
-            return False
-        self.num_bad_epochs, self.cooldown_counter = 0, self.cooldown
-        old_lr = float(self.optimizer.lr)
-        new_lr = max(old_lr * self.factor, self.min_lr)
-        if new_lr < old_lr:
-            self.optimizer.lr = new_lr
-            self.reductions += 1
-        return new_lr < old_lr
+    def _rate(self) -> float:
+        span = self.epochs - self.warmup
+        t = min(max(self.last_epoch - self.warmup, 0), span)
+        return self.base_lr * (1.0 + math.cos(math.pi * t / span)) / 2.0
 
 
-class StepLR(_Schedule):
-    """``lr = base_lr * gamma ** (epoch // step_size)``, updated by ``step()`` once per epoch.
+#: The schedules by the name a run configuration and a checkpoint give them.
+SCHEDULES = {cls.name: cls for cls in (ReduceLROnPlateau, StepLR, CosineLR)}
 
-    ``base_lr`` is the optimizer's lr when the schedule is created; epoch 0 is the first epoch.
-    ``step(metric=None)`` ends an epoch (the metric is ignored; it is accepted so a training loop
-    can call every schedule as ``sched.step(val_error)``) and sets the lr for the next one. It
-    returns True iff the lr changed. The lr is computed in closed form, never accumulated.
-    """
 
-    _STATE = {
-        "step_size": partial(integer, minimum=1),
-        "gamma": positive,
-        "base_lr": non_negative,
-        "last_epoch": _count,
-    }
-
-    def __init__(self, optimizer, step_size: int = 30, gamma: float = 0.1) -> None:
-        super().__init__(optimizer)
-        self._set(step_size=step_size, gamma=gamma, base_lr=optimizer.lr, last_epoch=0)
-
-    def lr_at(self, epoch: int) -> float:
-        """The learning rate this schedule assigns to (0-based) ``epoch``."""
-        epoch = _count("StepLR.lr_at: epoch", epoch)
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
-
-    def step(self, metric=None) -> bool:
-        self.last_epoch += 1
-        old_lr, new_lr = float(self.optimizer.lr), self.lr_at(self.last_epoch)
-        self.optimizer.lr = new_lr
-        return new_lr != old_lr
+def make_schedule(name: str, optimizer, **settings) -> Schedule:
+    """``SCHEDULES[name]`` for ``optimizer``, given the ``settings`` its constructor names (the
+    others, e.g. a whole run configuration's, are ignored)."""
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {tuple(SCHEDULES)} or None, got {name!r}")
+    cls = SCHEDULES[name]
+    wanted = inspect.signature(cls).parameters
+    return cls(optimizer, **{key: value for key, value in settings.items() if key in wanted})

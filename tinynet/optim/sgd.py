@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends import is_reference
-from ..validate import check_keys, fraction, non_negative
+from ..validate import check_keys, fraction, non_negative, parameter_triples
 
 __all__ = ["SGD", "default_decay_filter"]
 
@@ -57,7 +57,7 @@ class SGD:
     weight_decay = _hyperparameter("weight_decay")
 
     def __init__(
-        self, named_parameters, lr=0.01, momentum=0.9, weight_decay=5e-4, decay_filter=None
+        self, named_parameters, lr: float, momentum=0.0, weight_decay=0.0, decay_filter=None
     ) -> None:
         self._hyper: dict[str, float] = {}
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
@@ -66,7 +66,7 @@ class SGD:
             raise ValueError(f"SGD: decay_filter must be callable or None, got {decay_filter!r}")
         self._velocity, self._decayed, self._whole, self._pieces = {}, [], [], []
         scratch = {}  # one buffer per dtype
-        for name, (param, grad) in _checked(named_parameters).items():
+        for name, (param, grad) in parameter_triples("SGD", named_parameters).items():
             velocity = self._velocity[name] = np.zeros(param.shape, param.dtype)
             decay = bool(decay_filter(name))
             self._decayed += [name] if decay else []
@@ -146,28 +146,6 @@ class SGD:
     def __repr__(self) -> str:
         hyper = ", ".join(f"{key}={value!r}" for key, value in self._hyper.items())
         return f"SGD({hyper}, params={len(self._velocity)}, decayed={len(self._decayed)})"
-
-
-def _checked(named_parameters) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{name: (param, grad)} from the triples, each checked, no name or array twice."""
-    checked, owners = {}, {}  # owners: id(param) -> name
-    for name, param, grad in named_parameters:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"SGD: a parameter name must be a non-empty string, got {name!r}")
-        if name in checked:
-            raise ValueError(f"SGD: duplicate parameter name {name!r}")
-        if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in (param, grad)):
-            raise ValueError(f"SGD: param and grad of {name!r} must be floating point arrays")
-        if grad.shape != param.shape:
-            raise ValueError(f"SGD: {name!r}: grad shape {grad.shape} != param shape {param.shape}")
-        if not param.flags.writeable:
-            raise ValueError(f"SGD: parameter {name!r} is read-only; SGD updates it in place")
-        if id(param) in owners:
-            raise ValueError(f"SGD: {owners[id(param)]!r} and {name!r} are the same array")
-        checked[name], owners[id(param)] = (param, grad), name
-    if not checked:
-        raise ValueError("SGD got an empty parameter list")
-    return checked
 
 
 def _pieces(param, grad, velocity, scratch) -> list[tuple[np.ndarray, ...]]:

@@ -3,11 +3,13 @@
 from . import callbacks
 from .callbacks import *  # noqa: F403  (every callback, and the exceptions they raise)
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .config import ARCHS, DEMO, RunConfig
 from .evaluation import evaluate, predict_proba
 from .metrics import Meter, Stats, topk_correct
-from .trainer import SCHEDULES, NoTrainingData, Trainer
+from .trainer import NoTrainingData, Trainer
 
 __all__ = [
-    "Trainer", "SCHEDULES", "NoTrainingData", "evaluate", "predict_proba", "Meter", "Stats",
-    "topk_correct", "CheckpointError", "load_checkpoint", "save_checkpoint", *callbacks.__all__,
+    "Trainer", "RunConfig", "ARCHS", "DEMO", "NoTrainingData", "evaluate", "predict_proba",
+    "Meter", "Stats", "topk_correct", "CheckpointError", "load_checkpoint", "save_checkpoint",
+    *callbacks.__all__,
 ]  # fmt: skip

@@ -4,7 +4,7 @@ A checkpoint is ONE uncompressed ``.npz`` file (``np.savez``) that loads with
 ``np.load(path, allow_pickle=False)``. Its entries::
 
     format          0-d str array  "tinynet-checkpoint"
-    version         0-d int array  2
+    version         0-d int array  3
     meta.json       0-d str array  JSON object: epoch, step, best_acc1, model config, ...
     model/<name>    the model's arrays (state dict), e.g. model/conv1.weight, model/drop6.rng
     optim/<key>     array-valued optimizer state entries, e.g. optim/lr, optim/velocity.fc8.bias
@@ -17,7 +17,9 @@ through JSON, which round-trips them exactly (``inf``/``nan`` included); tuples 
 dict keys as strings, numpy values nested in them as Python numbers/lists. Arrays -- numpy scalars
 such as ``np.float32(0.5)`` too, which come back as 0-d arrays -- keep their exact dtype and bits.
 
-Version-1 files (the previous release) are upgraded on load (``_upgrade_v1``). Writes go through
+A file of another format version is refused with one line (tinynet has had no release to stay
+compatible with; version 3 is the first with ``RunConfig`` and the schedules' one interface).
+Writes go through
 ``tinynet.train.atomic.atomic_write``: an error mid-save leaves a previous checkpoint intact.
 """
 
@@ -34,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from ..layer import rng_state
 from .atomic import atomic_write
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 ]  # fmt: skip
 
 FORMAT = "tinynet-checkpoint"
-VERSION = 2
+VERSION = 3
 
 _SECTIONS = (("model_state", "model"), ("optimizer_state", "optim"), ("schedule_state", "sched"))
 
@@ -55,7 +56,7 @@ class CheckpointError(ValueError):
 class Checkpoint:
     """The contents of a checkpoint file (all arrays are in memory; the file is closed).
 
-    ``version`` is the version the file was written in; the contents have ``VERSION``'s layout."""
+    ``version``: the file's format version, always ``VERSION`` (files of others are refused)."""
 
     model_state: dict[str, np.ndarray]
     optimizer_state: dict[str, Any]
@@ -128,20 +129,15 @@ def save_checkpoint(path, *, model_state, optimizer_state, schedule_state, meta)
 
 # ---------------------------------------------------------------------------------------- load
 def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint` (or by version 1) without pickle.
+    """Read a checkpoint written by :func:`save_checkpoint` without pickle.
 
     Raises :class:`CheckpointError` (a ``ValueError``) naming the file if it is missing, not a
-    tinynet checkpoint, written by a newer version, or corrupted (an entry whose sizes do not
+    tinynet checkpoint, written in another format version, or corrupted (an entry whose sizes do not
     add up is named, and refused before it is read). Returns it all in memory."""
     path = Path(path)
     version, data = _read_archive(path)
     meta = _read_json(data, "meta.json", path)
     states = {section: _read_section(data, section, prefix, path) for section, prefix in _SECTIONS}
-    if version == 1:
-        try:
-            _upgrade_v1(states["model_state"], meta)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: cannot upgrade from version 1: {exc!r}") from exc
     return Checkpoint(**states, meta=meta, path=path, version=version)
 
 
@@ -223,10 +219,11 @@ def _check_header(path: Path, npz) -> int:
     version = npz["version"] if "version" in npz.files else None
     if version is None or version.shape != () or version.dtype.kind not in "iu" or version < 1:
         raise CheckpointError(f"{path}: missing or invalid checkpoint version entry {version!r}")
-    if int(version) > VERSION:
+    if int(version) != VERSION:
+        age = "newer" if int(version) > VERSION else "older"
         raise CheckpointError(
-            f"{path} is checkpoint format version {int(version)}, written by a newer tinynet; "
-            f"this tinynet reads versions up to {VERSION}"
+            f"{path} is checkpoint format version {int(version)}, written by an {age} tinynet; "
+            f"this tinynet reads version {VERSION}"
         )
     return int(version)
 
@@ -257,20 +254,3 @@ def _read_section(data: dict, section: str, prefix: str, path: Path) -> dict[str
             f"{path}: {section} keys {clash} are stored both as arrays and in {prefix}.json"
         )
     return {**state, **scalars}
-
-
-def _upgrade_v1(model_state: dict, meta: dict) -> None:
-    """Bring a version-1 checkpoint's contents to version 2's layout, in place: dropout generator
-    states move from ``meta["rng"]`` into the model state, ``meta["plateau_watch"]`` becomes
-    ``meta["callbacks"]["StallWarning"]``, ``meta["extra"]["samples_done"]`` (samples) becomes
-    ``meta["epoch_step"]`` (batches), and ``meta["epoch_meter"]`` is None."""
-    generator = np.random.Generator(np.random.PCG64())
-    for layer_name, state in meta.pop("rng", {}).items():
-        generator.bit_generator.state = state
-        model_state[f"{layer_name}.rng"] = rng_state(generator)
-    if "plateau_watch" in meta:
-        meta["callbacks"] = {"StallWarning": meta.pop("plateau_watch")}
-    extra = meta.get("extra") or {}
-    samples_done = int(extra.pop("samples_done", 0))
-    meta["epoch_step"] = -(-samples_done // int(extra["batch_size"])) if samples_done else 0
-    meta["epoch_meter"] = None

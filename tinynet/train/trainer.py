@@ -1,31 +1,40 @@
-"""The training loop: epochs of forward, loss, backward and update, with callbacks around it."""
+"""The training loop (epochs of forward, loss, backward and update, with callbacks around it)
+and its checkpoints (everything an exact resume needs, in one ``.npz``, and back)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..dist import LOCAL, GradientSync
 from ..layers import SoftmaxCrossEntropy
-from ..optim import SGD, ReduceLROnPlateau
+from ..models import from_config, param_shapes
+from ..optim import SCHEDULES, SGD, Schedule, make_schedule
+from ..validate import check_shapes
 from .callbacks import DivergenceCheck, StallWarning
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .config import RunConfig
 from .evaluation import evaluate
 from .metrics import Meter
-from .resume import SCHEDULES, TrainerState
 
 
 class NoTrainingData(RuntimeError):
     """A whole training pass read no image at all (every file unreadable)."""
 
 
-class Trainer(TrainerState):
+class Trainer:
     """Trains ``model`` with ``optimizer`` (and an optional ``schedule``) through ``fit``.
 
-    ``schedule`` is a ``ReduceLROnPlateau`` (stepped with the validation top-1 error), a
-    ``StepLR`` or None. ``epoch`` counts completed epochs, ``step`` optimizer steps,
-    ``epoch_step`` the steps of an unfinished epoch. ``callbacks`` always holds the divergence
-    check and the stall warning; ``fit`` adds its own. ``save``/``restore``/``load`` (from
-    ``TrainerState``) write and read checkpoints that resume exactly, mid-epoch included.
+    ``schedule``: a ``tinynet.optim.Schedule`` (stepped after each epoch with the validation
+    top-1 error) or None. ``config``: the ``RunConfig`` the trainer was made from
+    (``for_model``), recorded in checkpoints; None for a trainer put together by hand.
+    ``epoch`` counts completed epochs, ``step`` optimizer steps, ``epoch_step`` the steps of an
+    unfinished epoch. ``callbacks`` always holds the divergence check and the stall warning;
+    ``fit`` adds its own. ``save``/``restore``/``load`` write and read checkpoints that resume
+    exactly, mid-epoch included.
 
     Data parallel: with a multi-process ``comm`` (``tinynet.dist.world()`` under mpirun) every
     rank holds a replica; rank 0's weights and momenta are broadcast at construction and after
@@ -35,10 +44,13 @@ class Trainer(TrainerState):
     each rank its own share of every global batch (``tinynet.dist.train_shard``).
     """
 
-    def __init__(self, model, optimizer, schedule=None, *, comm=None, stall_patience=300):
-        if schedule is not None and not isinstance(schedule, tuple(SCHEDULES.values())):
+    def __init__(
+        self, model, optimizer, schedule=None, *, config=None, comm=None, stall_patience=300
+    ):
+        if schedule is not None and not isinstance(schedule, Schedule):
             raise ValueError(f"Trainer: unknown schedule type {type(schedule).__name__}")
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
+        self.config: RunConfig | None = config
         self.comm = LOCAL if comm is None else comm
         self.sync = None
         if self.comm.size > 1:
@@ -62,25 +74,36 @@ class Trainer(TrainerState):
         self.share_replicas()
 
     @classmethod
-    def for_model(
-        cls, model, *, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="plateau", patience=2,
-        step_size=30, frozen=(), **kwargs,
-    ) -> Trainer:  # fmt: skip
-        """A trainer with the paper's SGD and the named schedule ("plateau", "step" or None);
-        the parameters named in ``frozen`` are left out of the optimizer (they never change)."""
-        frozen = set(frozen)
+    def for_model(cls, model, config=None, *, comm=None, stall_patience=300, **settings):
+        """A trainer for ``model`` as ``config`` says (a ``RunConfig``, default ``RunConfig()``:
+        the paper's SGD and plateau schedule) with ``settings`` changed, e.g.
+        ``Trainer.for_model(model, lr=0.05, schedule=None)``. The parameters of the first
+        ``config.freeze`` layers that have any are left out of the optimizer (they never change);
+        ``config.start_epoch`` sets where the epochs (and the schedule) start counting."""
+        try:
+            config = dataclasses.replace(config or RunConfig(), **settings)
+        except TypeError as err:  # an unknown setting
+            raise ValueError(f"Trainer.for_model: {err}; the settings are RunConfig's") from None
+        frozen = set(frozen_names(model, config.freeze))
         trained = [p for p in model.named_parameters() if p[0] not in frozen]
-        optimizer = SGD(trained, lr=lr, momentum=momentum, weight_decay=weight_decay)
-        options = {
-            "plateau": dict(factor=0.1, patience=patience),
-            "step": dict(step_size=step_size),
-        }
-        if schedule is not None and schedule not in SCHEDULES:
-            raise ValueError(
-                f"Trainer: schedule must be 'plateau', 'step' or None, got {schedule!r}"
-            )
-        sched = SCHEDULES[schedule](optimizer, **options[schedule]) if schedule else None
-        return cls(model, optimizer, sched, **kwargs)
+        optimizer = SGD(
+            trained, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+        schedule = None
+        if config.schedule is not None:
+            schedule = make_schedule(config.schedule, optimizer, **config.asdict())
+        trainer = cls(
+            model, optimizer, schedule, config=config, comm=comm, stall_patience=stall_patience
+        )
+        trainer.start_at(config.start_epoch)
+        return trainer
+
+    def start_at(self, epoch: int) -> None:
+        """Count the epochs (and the schedule's) from ``epoch``: a new run that continues
+        another's numbering."""
+        self.epoch = int(epoch)
+        if self.schedule is not None:
+            self.schedule.set(last_epoch=self.epoch)
 
     # -- the loop -------------------------------------------------------------------------------
     def fit(self, train_batches, val_batches=None, epochs=1, checkpoint=None, callbacks=()):
@@ -193,14 +216,124 @@ class Trainer(TrainerState):
             if record["is_best"]:
                 self.best_acc1 = val.acc1
             self.best_acc5 = max(self.best_acc5, val.acc5)
-        if isinstance(self.schedule, ReduceLROnPlateau):
-            if val is not None:
-                self.schedule.step(val.top1_error)
-        elif self.schedule is not None:
-            self.schedule.step()
+        if self.schedule is not None:
+            self.schedule.step(val.top1_error if val is not None else None)
         self.epoch += 1
         self.history.append(record)
         return record
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save(self, path, epoch_meter: Meter | None = None) -> Path:
+        """Write an atomic ``.npz`` checkpoint holding everything an exact resume needs.
+
+        The model state holds the weights and the random layers' generator states; the meta
+        holds the counters, the position inside an unfinished epoch with its running sums
+        (``epoch_meter``), the callbacks' states, the history and ``extra``. In a multi-process
+        run only rank 0 writes.
+        """
+        if self.comm.rank != 0:
+            return Path(path)
+        active = self._active or self.callbacks
+        meta = {
+            "epoch": self.epoch, "step": self.step, "epoch_step": self.epoch_step,
+            "epoch_meter": epoch_meter.state_dict() if epoch_meter is not None else None,
+            "best_acc1": self.best_acc1, "best_acc5": self.best_acc5,
+            "model_config": getattr(self.model, "config", None),
+            "model_info": getattr(self.model, "info", {}), "frozen": list(self.frozen),
+            "schedule_kind": self.schedule.name if self.schedule else None,
+            "run": self.config.asdict() if self.config else None,
+            "callbacks": {
+                type(cb).__name__: cb.state_dict() for cb in active if hasattr(cb, "state_dict")
+            },
+            "history": self.history, "extra": self.extra,
+        }  # fmt: skip
+        return save_checkpoint(
+            path,
+            model_state=self.model.state_dict(),
+            optimizer_state=self.optimizer.state_dict(),
+            schedule_state=self.schedule.state_dict() if self.schedule else {},
+            meta=meta,
+        )
+
+    def restore(self, ckpt) -> None:
+        """Load a checkpoint's weights, optimizer, schedule, counters and random states."""
+        try:  # each load checks its whole state before it changes anything
+            check_shapes("model", _state_shapes(self.model), _shapes(ckpt.model_state))
+            self.optimizer.load_state_dict(ckpt.optimizer_state)
+            if self.schedule is not None:
+                self.schedule.load_state_dict(ckpt.schedule_state)
+            config = RunConfig.from_dict(ckpt.meta["run"]) if ckpt.meta.get("run") else None
+            self.model.load_state_dict(ckpt.model_state)
+        except ValueError as err:
+            raise CheckpointError(f"{ckpt.path}: {err}") from None
+        meta, self.config = ckpt.meta, config
+        self.epoch, self.step = int(meta["epoch"]), int(meta["step"])
+        self.epoch_step = int(meta.get("epoch_step", 0))
+        sums = meta.get("epoch_meter")
+        self._resume_meter = Meter(**sums) if sums else None
+        self.best_acc1, self.best_acc5 = float(meta["best_acc1"]), float(meta["best_acc5"])
+        self.history = list(meta.get("history", []))
+        self.extra = dict(meta.get("extra", {}))
+        self._callback_state = dict(meta.get("callbacks", {}))
+        self.model.info = dict(meta.get("model_info") or {})
+        self._load_callback_state(self.callbacks)
+        self.share_replicas()
+
+    @classmethod
+    def load(cls, path, builder=None, **kwargs):
+        """Rebuild model, optimizer and schedule from a checkpoint written by ``save``.
+
+        The model comes from ``builder(config)`` with the config saved in the checkpoint;
+        by default ``tinynet.models.from_config``, and then the config is first checked against
+        the shapes of the saved parameters, without allocating anything. Any problem with the
+        file or its contents is a ``CheckpointError`` naming the file.
+        """
+        ckpt = load_checkpoint(path)
+        meta = ckpt.meta
+        for key in ("epoch", "step", "model_config", "schedule_kind", "best_acc1"):
+            if key not in meta:
+                raise CheckpointError(f"{path}: not a training checkpoint (no {key!r} in meta)")
+        config, kind = meta["model_config"], meta["schedule_kind"]
+        if kind is not None and kind not in SCHEDULES:
+            raise CheckpointError(f"{path}: unknown schedule kind {kind!r}")
+        try:
+            if builder is None:  # a config that does not fit the arrays: refused before building
+                shapes = _shapes(ckpt.model_state).items()
+                found = {k: shape for k, shape in shapes if not k.endswith(".rng")}
+                who = "its model_config does not fit its model arrays (expected: from the config)"
+                check_shapes(who, param_shapes(config), found)
+            model = (builder or from_config)(config)
+        except ValueError as err:
+            raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
+        frozen = set(meta.get("frozen") or ())
+        trained = [p for p in model.named_parameters() if p[0] not in frozen]
+        optimizer = SGD(trained, lr=0.0)  # restore sets lr, momentum... (checked)
+        try:
+            schedule = SCHEDULES[kind].restored(optimizer, ckpt.schedule_state) if kind else None
+        except ValueError as err:
+            raise CheckpointError(f"{path}: {err}") from None
+        trainer = cls(model, optimizer, schedule, **kwargs)
+        trainer.restore(ckpt)
+        return trainer
+
+    def share_replicas(self) -> None:
+        """Multi-process runs: every rank takes rank 0's weights and momenta; each rank's random
+        layers get their own stream, from [seed, layer index, rank, step]."""
+        if self.sync is None:
+            return
+        velocities = [self.optimizer.velocity(name) for name in self.optimizer.param_names]
+        self.sync.broadcast_parameters(more=velocities)
+        seed = int((getattr(self.model, "config", None) or {}).get("seed", 0))
+        for index, (_, layer) in enumerate(self.model):
+            if layer.rng is not None:
+                layer.rng = np.random.default_rng([seed, index, self.comm.rank, self.step])
+
+    def _load_callback_state(self, callbacks=None) -> None:
+        for callback in self._active if callbacks is None else callbacks:
+            state = self._callback_state.get(type(callback).__name__)
+            if state is not None and hasattr(callback, "load_state_dict"):
+                callback.load_state_dict(state)
+                del self._callback_state[type(callback).__name__]
 
     # -- helpers --------------------------------------------------------------------------------
     def _call(self, hook: str, *args) -> None:
@@ -238,3 +371,20 @@ def _set_epoch(batches, epoch: int, start: int) -> None:
             f"Trainer: resuming at step {start} of epoch {epoch + 1} needs batches with "
             "set_epoch(epoch, start=...) (DataLoader, ArrayBatches)"
         )
+
+
+def _shapes(state: dict) -> dict:
+    return {name: np.shape(value) for name, value in state.items()}
+
+
+def _state_shapes(model) -> dict:
+    """The shapes of ``model.state_dict()``, without copying the arrays."""
+    shapes = {name: param.shape for name, param in model.params.items()}
+    shapes.update({f"{name}.rng": (6,) for name, layer in model if layer.rng is not None})
+    return shapes
+
+
+def frozen_names(model, layers: int) -> list[str]:
+    """The parameters of the first ``layers`` layers that have any (``RunConfig.freeze``)."""
+    with_params = [name for name, layer in model if layer.params][:layers]
+    return [f"{name}.{key}" for name in with_params for key in model[name].params]
