@@ -22,7 +22,7 @@ def layer_breakdown(config, batch, steps):
 
     retain_freed_memory()  # as in the timed runs
     model = alexnet(num_classes=CLASSES, input_size=SIZE, init="caffe", **CONFIGS[config])
-    opt = SGD(model.named_parameters(), lr=0.001)
+    opt = SGD(model.named_parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, 3, SIZE, SIZE), dtype=np.float32)
     y = rng.integers(0, CLASSES, batch)
@@ -44,7 +44,8 @@ STARTUP = (
     "import time; t=time.perf_counter(); import numpy as np; "
     "from tinynet.models import alexnet; from tinynet.layers import SoftmaxCrossEntropy; "
     "from tinynet.optim import SGD; m=alexnet(num_classes=10, input_size=67, width=0.25); "
-    "o=SGD(m.named_parameters()); l=SoftmaxCrossEntropy(); "
+    "o=SGD(m.named_parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4); "
+    "l=SoftmaxCrossEntropy(); "
     "x=np.zeros((4,3,67,67),np.float32); l.forward(m.forward(x), np.zeros(4,int)); "
     "m.backward(l.backward()); o.step(); print(time.perf_counter()-t)"
 )
