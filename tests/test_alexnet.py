@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinynet.layers import Conv2D, Dropout, Linear, LocalResponseNorm
-from tinynet.models import MIN_INPUT_SIZE, PLANS, alexnet, from_config, param_shapes
+from tinynet.models import MIN_INPUT_SIZE, alexnet, from_config, param_shapes
 
 PAPER_ORDER = [
     "conv1",
@@ -150,12 +150,17 @@ def test_from_config_names_what_it_cannot_build():
         from_config({"builder": "resnet"})
     with pytest.raises(ValueError, match="alexnet.*depth"):
         from_config({"builder": "alexnet", "depth": 50})
-    old = dict(alexnet(num_classes=3, input_size=67, width=0.125).config)
-    del old["builder"]  # written before configs named their builder: AlexNet's
-    assert from_config(old).num_parameters() == alexnet(3, 67, 0.125).num_parameters()
+    unnamed = dict(alexnet(num_classes=3, input_size=67, width=0.125).config)
+    del unnamed["builder"]
+    with pytest.raises(ValueError, match="the config has no 'builder' key naming its builder"):
+        from_config(unnamed)
 
 
-# ----------------------------------------------------------------------------- plan and shapes
+def test_the_default_init_is_he_as_on_the_command_line():
+    assert alexnet(width=0.125).config["init"] == "he"  # init="paper": the paper's recipe
+
+
+# ------------------------------------------------------------------- built models and shapes
 def _digest(model) -> str:
     """sha256 of every state entry's name, dtype, shape and bytes, in order."""
     h = hashlib.sha256()
@@ -164,10 +169,11 @@ def _digest(model) -> str:
     return h.hexdigest()
 
 
-#: Digests of models built by alexnet() before it was split into plan + build (commit 5d6b07c).
+#: Digests of models built by alexnet() at commit 5d6b07c (before it was split into plan + build,
+#: and before issue 21 made it build its layers directly again): every version builds the same.
 BEFORE_THE_SPLIT = [
     (
-        dict(num_classes=5, input_size=67, width=0.25, seed=3),
+        dict(num_classes=5, input_size=67, width=0.25, init="paper", seed=3),
         "84a96900af1c7154652ee3f51f58790722d4cf716c542d295f9215dc0217229c",
     ),
     (
@@ -184,7 +190,7 @@ BEFORE_THE_SPLIT = [
 
 
 @pytest.mark.parametrize("kwargs, digest", BEFORE_THE_SPLIT)
-def test_builds_the_same_models_as_before_the_plan(kwargs, digest):
+def test_builds_the_same_models_as_before(kwargs, digest):
     assert _digest(alexnet(**kwargs)) == digest
 
 
@@ -193,15 +199,13 @@ def test_param_shapes_are_the_built_models(kwargs):
     model = alexnet(**kwargs) if kwargs else alexnet(width=0.125)
     shapes = param_shapes(model.config)
     assert list(shapes.items()) == [(n, p.shape) for n, p, _ in model.named_parameters()]
-    specs = PLANS["alexnet"](**{k: v for k, v in model.config.items() if k != "builder"})
-    assert [(s.name, s.cls) for s in specs] == [(n, type(layer)) for n, layer in model]
 
 
 def test_param_shapes_of_the_paper_network_and_of_a_huge_one_allocate_nothing():
     tracemalloc.start()
     try:
         paper = param_shapes({"builder": "alexnet"})
-        huge = param_shapes({"width": 1000, "num_classes": 10})
+        huge = param_shapes({"builder": "alexnet", "width": 1000, "num_classes": 10})
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -215,17 +219,18 @@ def test_param_shapes_of_the_paper_network_and_of_a_huge_one_allocate_nothing():
     "config, match",
     [
         (None, "expected a model config dict"),
+        ({"width": 0.5}, "no 'builder' key"),
         ({"builder": "resnet"}, "unknown builder 'resnet'"),
-        ({"depth": 50}, "alexnet.*depth"),
-        ({"init": "xavier"}, "init must be one of"),
-        ({"width": float("inf")}, "width must be finite"),
-        ({"width": 1e306}, "width 1e\\+306 is too large"),
-        ({"groups": True}, "groups must be an integer"),
-        ({"lrn": "no"}, "lrn must be True or False"),
-        ({"seed": -1}, "seed must be >= 0"),
-        ({"dtype": "int32"}, "dtype must be a floating point type"),
-        ({"dtype": "nonsense"}, "dtype must be a floating point type"),
-        ({"num_classes": 2.5}, "num_classes must be an integer"),
+        ({"builder": "alexnet", "depth": 50}, "alexnet.*depth"),
+        ({"builder": "alexnet", "init": "xavier"}, "init must be one of"),
+        ({"builder": "alexnet", "width": float("inf")}, "width must be finite"),
+        ({"builder": "alexnet", "width": 1e306}, "width 1e\\+306 is too large"),
+        ({"builder": "alexnet", "groups": True}, "groups must be an integer"),
+        ({"builder": "alexnet", "lrn": "no"}, "lrn must be True or False"),
+        ({"builder": "alexnet", "seed": -1}, "seed must be >= 0"),
+        ({"builder": "alexnet", "dtype": "int32"}, "dtype must be a floating point type"),
+        ({"builder": "alexnet", "dtype": "nonsense"}, "dtype must be a floating point type"),
+        ({"builder": "alexnet", "num_classes": 2.5}, "num_classes must be an integer"),
     ],
 )
 def test_param_shapes_refuse_what_from_config_refuses(config, match):

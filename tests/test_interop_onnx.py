@@ -51,7 +51,9 @@ def images(shape, seed=0):
 
 @pytest.mark.parametrize("groups, lrn", [(2, True), (1, False)], ids=["paper", "plain"])
 def test_small_alexnet_matches(tmp_path, groups, lrn):
-    model = models.alexnet(num_classes=10, input_size=67, width=0.25, groups=groups, lrn=lrn)
+    model = models.alexnet(
+        num_classes=10, input_size=67, width=0.25, groups=groups, lrn=lrn, init="paper"
+    )
     path = to_onnx(model, tmp_path / "alexnet.onnx", (1, 3, 67, 67))
     assert path == tmp_path / "alexnet.onnx"
     assert relative_error(model, path, images((4, 3, 67, 67))) <= TOLERANCE
@@ -59,13 +61,13 @@ def test_small_alexnet_matches(tmp_path, groups, lrn):
 
 
 def test_full_paper_alexnet_matches(tmp_path):
-    model = models.alexnet(num_classes=1000, input_size=227, groups=2, lrn=True)
+    model = models.alexnet(num_classes=1000, input_size=227, groups=2, lrn=True, init="paper")
     path = to_onnx(model, tmp_path / "alexnet.onnx", (1, 3, 227, 227))
     assert relative_error(model, path, images((2, 3, 227, 227))) <= TOLERANCE
 
 
 def test_batch_dimension_is_symbolic(tmp_path):
-    model = models.alexnet(num_classes=10, input_size=67, width=0.25)
+    model = models.alexnet(num_classes=10, input_size=67, width=0.25, init="paper")
     path = to_onnx(model, tmp_path / "m.onnx", (8, 3, 67, 67))
     dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param or d.dim_value for d in dims] == ["N", 3, 67, 67]

@@ -13,20 +13,19 @@ import numpy as np
 from ..layers import AdaptiveAvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
 from ..layers.fusion import fuse_conv_relu
 from ..sequential import Sequential
-from ..validate import fraction, integer, out_size
-from .alexnet import LayerSpec, _build, _spec
+from ..validate import float_dtype, fraction, input_side, integer, out_size
 
 FC_WIDTH = 4096
 POOL_SIDE = 6  # the adaptive pool's output side: fc6 sees 256 * 6 * 6 = 9216 features
 
-# (name, in, out, kernel, stride, padding) for conv1..conv5
-_CONVS = (
-    ("conv1", 3, 64, 11, 4, 2),
-    ("conv2", 64, 192, 5, 1, 2),
-    ("conv3", 192, 384, 3, 1, 1),
-    ("conv4", 384, 256, 3, 1, 1),
-    ("conv5", 256, 256, 3, 1, 1),
-)
+#: conv1..conv5: (in channels, out channels, kernel, stride, padding).
+_CONVS = {
+    "conv1": (3, 64, 11, 4, 2),
+    "conv2": (64, 192, 5, 1, 2),
+    "conv3": (192, 384, 3, 1, 1),
+    "conv4": (384, 256, 3, 1, 1),
+    "conv5": (256, 256, 3, 1, 1),
+}
 
 
 def _pool5_side(size: int) -> int:
@@ -53,64 +52,77 @@ def alexnet_torchvision(
     (N, num_classes); ``input_size`` (the side it is meant for) is checked and recorded only.
     Weights use PyTorch's default initialisation from ``seed``, parameters in ``dtype``.
     """
-    specs = plan(num_classes, input_size, dropout, seed, dtype)
-    dtype = np.dtype(dtype)
-    config = dict(
+    _check(num_classes, input_size, dropout, seed, dtype)
+    convs, fcs = _sizes(num_classes)
+    dtype, rng = np.dtype(dtype), np.random.default_rng(seed)
+
+    def conv(name, input_grad=True):
+        return Conv2D(**convs[name], dtype=dtype, rng=rng, input_grad=input_grad)
+
+    def fc(name):
+        return Linear(**fcs[name], dtype=dtype, rng=rng)
+
+    def pool():
+        return MaxPool2D(kernel_size=3, stride=2)
+
+    def drop(i):  # masks from a generator of its own, seeded by (seed, i)
+        return Dropout(p=dropout, rng=np.random.default_rng([seed, i])) if dropout > 0 else None
+
+    layers = [
+        ("conv1", conv("conv1", input_grad=False)),  # the image needs no gradient
+        ("relu1", ReLU()), ("pool1", pool()),
+        ("conv2", conv("conv2")), ("relu2", ReLU()), ("pool2", pool()),
+        ("conv3", conv("conv3")), ("relu3", ReLU()),
+        ("conv4", conv("conv4")), ("relu4", ReLU()),
+        ("conv5", conv("conv5")), ("relu5", ReLU()), ("pool5", pool()),
+        ("avgpool", AdaptiveAvgPool2D(output_size=POOL_SIDE)), ("flatten", Flatten()),
+        ("drop6", drop(6)), ("fc6", fc("fc6")), ("relu6", ReLU()),
+        ("drop7", drop(7)), ("fc7", fc("fc7")), ("relu7", ReLU()),
+        ("fc8", fc("fc8")),
+    ]  # fmt: skip
+    model = Sequential([(name, layer) for name, layer in layers if layer is not None])
+    fuse_conv_relu(model)  # relu1-5 run inside conv1-5 (same results, faster)
+    model.config = dict(
         builder="alexnet_torchvision", num_classes=int(num_classes), input_size=int(input_size),
         dropout=float(dropout), seed=int(seed), dtype=dtype.name,
     )  # fmt: skip
-    model = _build(specs, dtype, np.random.default_rng(seed))
-    fuse_conv_relu(model)  # relu1-5 run inside conv1-5 (same results, faster)
-    model.config = config
     return model
 
 
-def plan(num_classes, input_size, dropout, seed, dtype) -> list[LayerSpec]:
-    """The ``LayerSpec`` of every layer ``alexnet_torchvision`` builds with these arguments
-    (all required, in its order); checks them (a ValueError naming the argument) and computes
-    the parameter shapes without allocating anything."""
-    who = "alexnet_torchvision"
-    integer(f"{who}: num_classes", num_classes, 1)
-    if integer(f"{who}: input_size", input_size, 1) < MIN_INPUT_SIZE:
-        raise ValueError(
-            f"{who}: input_size {input_size} is too small; the minimum is "
-            f"{MIN_INPUT_SIZE} (every stage must stay at least 1x1)"
-        )
-    fraction(f"{who}: dropout", dropout)
-    integer(f"{who}: seed", seed, 0)
-    try:
-        floating = np.dtype(dtype).kind == "f"
-    except TypeError:
-        floating = False
-    if not floating:
-        raise ValueError(f"{who}: dtype must be a floating point type, got {dtype!r}")
-    return _features() + _classifier(num_classes, dropout, seed)
+def alexnet_torchvision_param_shapes(
+    num_classes, input_size, dropout, seed, dtype
+) -> dict[str, tuple[int, ...]]:
+    """``{"conv1.weight": (64, 3, 11, 11), ...}``: every parameter ``alexnet_torchvision``
+    builds with these arguments (all required, in its order), in its order. The arguments are
+    checked as the builder checks them; nothing is allocated."""
+    _check(num_classes, input_size, dropout, seed, dtype)
+    convs, fcs = _sizes(num_classes)
+    return {
+        f"{name}.{key}": shape
+        for layer, sizes in ((Conv2D, convs), (Linear, fcs))
+        for name, arguments in sizes.items()
+        for key, shape in layer.param_shapes(**arguments).items()
+    }
 
 
-def _features() -> list[LayerSpec]:
-    """conv1 ... pool5, then the adaptive average pool to 6x6."""
-    specs = []
-    for name, cin, cout, k, s, p in _CONVS:
-        i = name[-1]
-        conv = _spec(
-            name, Conv2D, in_channels=cin, out_channels=cout, kernel_size=k, stride=s, padding=p,
-            input_grad=(name != "conv1"),
-        )  # fmt: skip
-        specs += [conv, _spec(f"relu{i}", ReLU)]
-        if name in ("conv1", "conv2", "conv5"):
-            specs.append(_spec(f"pool{i}", MaxPool2D, kernel_size=3, stride=2))
-    return specs + [_spec("avgpool", AdaptiveAvgPool2D, output_size=POOL_SIDE)]
+def _check(num_classes, input_size, dropout, seed, dtype) -> None:
+    """A ValueError naming the first bad argument of ``alexnet_torchvision``."""
+    integer("alexnet_torchvision: num_classes", num_classes, 1)
+    input_side("alexnet_torchvision: input_size", input_size, MIN_INPUT_SIZE)
+    fraction("alexnet_torchvision: dropout", dropout)
+    integer("alexnet_torchvision: seed", seed, 0)
+    float_dtype("alexnet_torchvision: dtype", dtype)
 
 
-def _classifier(num_classes, dropout, seed) -> list[LayerSpec]:
-    """flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8 (drop layers only when ``dropout > 0``)."""
-    specs, fin = [_spec("flatten", Flatten)], _CONVS[-1][2] * POOL_SIDE * POOL_SIDE
-    for i in (6, 7):
-        if dropout > 0:
-            specs.append(_spec(f"drop{i}", Dropout, seed=(seed, i), p=dropout))
-        specs += [
-            _spec(f"fc{i}", Linear, in_features=fin, out_features=FC_WIDTH),
-            _spec(f"relu{i}", ReLU),
-        ]
-        fin = FC_WIDTH
-    return specs + [_spec("fc8", Linear, in_features=fin, out_features=num_classes)]
+def _sizes(num_classes) -> tuple[dict, dict]:
+    """The size arguments of conv1..conv5 (``Conv2D``'s) and fc6..fc8 (``Linear``'s), by name."""
+    convs = {
+        name: dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s, padding=p)
+        for name, (cin, cout, k, s, p) in _CONVS.items()
+    }
+    fcs = {
+        "fc6": dict(in_features=_CONVS["conv5"][1] * POOL_SIDE * POOL_SIDE, out_features=FC_WIDTH),
+        "fc7": dict(in_features=FC_WIDTH, out_features=FC_WIDTH),
+        "fc8": dict(in_features=FC_WIDTH, out_features=num_classes),
+    }
+    return convs, fcs
