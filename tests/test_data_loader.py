@@ -2,7 +2,10 @@
 and bad-file skipping. Worker-process behaviour is in test_data_workers.py."""
 
 import multiprocessing as mp
+import runpy
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -262,24 +265,11 @@ def test_len_matches_batches_with_indices_fn(ds):
         assert len(dl) == len(split_batches(dl.indices(), 5, drop))
 
 
-def test_bench_smoke(capsys):
-    from tinynet.data import bench
-
-    bench.main(
-        [
-            "--images",
-            "8",
-            "--size",
-            "64x48",
-            "--crop",
-            "32",
-            "--batch-size",
-            "4",
-            "--workers",
-            "0,1",
-            "--big",
-            "256x192",
-        ]
-    )
+def test_loader_benchmark_smoke(capsys, monkeypatch):
+    """benchmarks/data_loader_speed.py, run as a script on a few small images."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "data_loader_speed.py"
+    args = "--images 8 --size 64x48 --crop 32 --batch-size 4 --workers 0,1 --big 256x192"
+    monkeypatch.setattr(sys, "argv", [str(script), *args.split()])
+    runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("images/s") == 2 and "workers=1" in out and "draft decode" in out

@@ -149,6 +149,20 @@ def test_a_wrong_backward_is_caught(rng):
     assert check_layer(BrokenReLU(), x)["input"] > 1e-2
 
 
+def test_a_slightly_wrong_backward_is_caught_too(rng):
+    """A weight gradient 1% off: rel_error 0.01 / 1.99 = 5e-3, far above TOL (gradcheck.py)."""
+
+    class SlightlyWrongLinear(Linear):
+        def _backward(self, dout):
+            dx = super()._backward(dout)
+            self.grads["weight"] *= 0.99
+            return dx
+
+    errors = check_layer(SlightlyWrongLinear(7, 4, dtype=F64, rng=rng), rng.standard_normal((3, 7)))
+    assert errors["weight"] == pytest.approx(0.01 / 1.99, rel=1e-3)
+    assert errors["input"] < TOL and errors["bias"] < TOL
+
+
 def test_rel_error_formula():
     assert rel_error([1.0, 2.0], [1.0, 2.0]) == 0
     assert rel_error([1.0], [3.0]) == pytest.approx(0.5)

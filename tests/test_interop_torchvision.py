@@ -26,7 +26,7 @@ def rel_error(ours, theirs):
 
 
 def shapes(num_classes):
-    """torchvision's key -> shape, from tinynet's plan (no allocation)."""
+    """torchvision's key -> shape, from tinynet's param_shapes (no allocation)."""
     ours = param_shapes({"builder": "alexnet_torchvision", "num_classes": num_classes})
     return {f"{tv}.{k}": ours[f"{name}.{k}"] for tv, name in TORCHVISION_NAMES.items()
             for k in ("weight", "bias")}  # fmt: skip
@@ -37,7 +37,7 @@ NAMES += ["conv5", "relu5", "pool5", "avgpool", "flatten", "drop6", "fc6", "relu
 NAMES += ["fc7", "relu7", "fc8"]
 
 
-def test_builder_layout_config_and_plan():
+def test_builder_layout_config_and_param_shapes():
     model = alexnet_torchvision(num_classes=10, seed=3)
     assert list(model.layers) == NAMES and model.num_parameters() == 57_044_810
     assert isinstance(model["avgpool"], AdaptiveAvgPool2D) and isinstance(model["drop6"], Dropout)

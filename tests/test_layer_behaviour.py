@@ -3,20 +3,31 @@
 import numpy as np
 import pytest
 
-from tinynet import Sequential
-from tinynet.layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
+from tinynet import Layer, Sequential
+from tinynet.layers import (
+    AdaptiveAvgPool2D,
+    Conv2D,
+    Dropout,
+    Flatten,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2D,
+    ReLU,
+)
 from tinynet.layers.loss import SoftmaxCrossEntropy
 
 
 def make_layers(dtype, rng):
     return [
         (Conv2D(4, 6, 3, padding=1, groups=2, dtype=dtype, rng=rng), (2, 4, 6, 5)),
+        (Conv2D(3, 4, 3, dtype=dtype, rng=rng, relu=True), (2, 3, 5, 5)),
         (MaxPool2D(3, 2), (2, 3, 7, 7)),
         (ReLU(), (2, 3, 4, 4)),
         (LocalResponseNorm(), (2, 6, 3, 3)),
         (Dropout(0.5, rng=rng), (4, 10)),
         (Linear(5, 3, dtype=dtype, rng=rng), (4, 5)),
         (Flatten(), (2, 3, 2, 2)),
+        (AdaptiveAvgPool2D((2, 3)), (2, 3, 5, 4)),
     ]
 
 
@@ -164,3 +175,36 @@ def test_input_grad_can_be_skipped(rng):
     model.forward(rng.standard_normal((1, 2, 4, 4)).astype(np.float32))
     assert model.backward(np.ones((1, 8), np.float32)) is None
     assert np.any(conv.grads["weight"] != 0)
+
+
+def saved(layer):
+    """What the layer declares it keeps for backward (``Layer._saved``), by attribute."""
+    assert layer._saved, f"{layer!r} declares nothing in _saved"
+    return {name: getattr(layer, name) for name in layer._saved}
+
+
+def test_every_layer_keeps_what_backward_needs_only_outside_no_grad(rng):
+    """The Layer contract: under no_grad forward keeps nothing (and backward says why), else
+    forward keeps its ``_saved`` attributes and backward releases them."""
+    for layer, shape in make_layers(np.float32, rng):
+        x = rng.standard_normal(shape).astype(np.float32)
+        with layer.no_grad():
+            y = layer.forward(x)
+        assert all(v is None for v in saved(layer).values()), layer
+        with pytest.raises(RuntimeError, match="backward after a forward under no_grad"):
+            layer.backward(np.ones_like(y))
+        layer.forward(x)
+        assert any(v is not None for v in saved(layer).values()), layer
+        layer.backward(np.ones_like(y))
+        assert all(v is None for v in saved(layer).values()), layer
+
+
+def test_load_state_dict_checks_shapes_without_copying_the_parameters(rng, monkeypatch):
+    model = Sequential([("fc", Linear(3, 2, rng=rng)), ("drop", Dropout(0.5, rng=rng))])
+    state = model.state_dict()
+    monkeypatch.setattr(Layer, "state_dict", lambda self: pytest.fail("state_dict() copied"))
+    model.load_state_dict(state)
+    with pytest.raises(ValueError, match=r"fc.weight: expected \(2, 3\) vs found \(3, 2\)"):
+        model.load_state_dict({**state, "fc.weight": np.zeros((3, 2), np.float32)})
+    with pytest.raises(ValueError, match=r"rng: expected \(6,\) vs found \(2,\)"):
+        model["drop"].load_state_dict({"rng": np.zeros(2, np.uint64)})

@@ -11,7 +11,7 @@ from tinynet.models import alexnet
 
 @pytest.fixture
 def model():
-    return alexnet(num_classes=5, input_size=67, width=0.25, seed=0)
+    return alexnet(num_classes=5, input_size=67, width=0.25, init="paper", seed=0)
 
 
 def kept_arrays(model):

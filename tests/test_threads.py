@@ -80,3 +80,65 @@ def test_numpys_openblas_is_found_when_scipys_is_mapped_first(monkeypatch):
     only = "7f00-7f01 r-xp 0 08:01 1 /usr/lib/libopenblas.so.0\n"
     monkeypatch.setattr(threads, "open", lambda *_: io.StringIO(only), raising=False)
     assert threads._loaded_openblas() == "/usr/lib/libopenblas.so.0"
+
+
+def test_loading_the_thread_settings_loads_no_numpy():
+    """``import tinynet`` sets the defaults before NumPy loads: perf/threads.py must not load it."""
+    code = (
+        "import importlib.util, sys; "
+        f"spec = importlib.util.spec_from_file_location('t', {threads.__file__!r}); "
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec)); "
+        "print('numpy' in sys.modules, 'numba' in sys.modules)"
+    )
+    assert run(code) == "False False"
+
+
+LAYER = "import numba; print(numba.config.THREADING_LAYER)"
+
+
+@pytest.mark.parametrize("imports", ["import tinynet.kernels", "import numba; import tinynet"])
+def test_numba_runs_on_its_work_queue_whatever_the_import_order(imports):
+    environ = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    out = subprocess.run(
+        [sys.executable, "-c", f"{imports}; {LAYER}"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == threads.NUMBA_THREADING_LAYER == "workqueue"
+
+
+def test_an_explicit_threading_layer_wins():
+    assert run(f"import tinynet.kernels; {LAYER}", NUMBA_THREADING_LAYER="omp") == "omp"
+
+
+@pytest.fixture
+def numba_threads(monkeypatch):
+    """The counts ``share_cores`` gives Numba, on a 4-core machine with nothing set."""
+    import numba
+
+    given = []
+    monkeypatch.setattr(numba, "set_num_threads", given.append)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    for name in ("NUMBA_NUM_THREADS", *threads.BLAS_COUNTS):
+        monkeypatch.delenv(name, raising=False)
+    return given
+
+
+def test_share_cores_divides_the_cores(numba_threads):
+    assert threads.share_cores(2) == 2 and threads.share_cores(8) == 1
+    import numba
+
+    assert numba_threads == [min(2, numba.config.NUMBA_NUM_THREADS), 1]
+
+
+@pytest.mark.parametrize("name", threads.BLAS_COUNTS)
+def test_an_explicit_blas_thread_count_wins(numba_threads, monkeypatch, name):
+    monkeypatch.setenv(name, "3")
+    assert threads.share_cores(2) is None and len(numba_threads) == 1
+
+
+def test_an_explicit_numba_thread_count_wins(numba_threads, monkeypatch):
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "3")
+    assert threads.share_cores(2) == 2 and numba_threads == []

@@ -125,18 +125,23 @@ class Layer:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter, plus ``"rng"`` (uint64, see ``rng_state``) if ``rng``."""
-        state = {name: param.copy() for name, param in self.params.items()}
-        if self.rng is not None:
-            state["rng"] = rng_state(self.rng)
-        return state
+        return {name: value.copy() for name, value in self._state().items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place; ValueError on missing, extra or misshaped."""
-        check_state(self.label, self.state_dict(), state)
+        check_state(self.label, self._state(), state)
         for name, param in self.params.items():
             param[...] = state[name]
         if self.rng is not None:
             set_rng_state(self.rng, state["rng"])
+
+    def _state(self) -> dict[str, np.ndarray]:
+        """What ``state_dict()`` copies, uncopied: the parameters themselves and the rng's state
+        (``load_state_dict`` checks shapes against it without copying every parameter)."""
+        state = dict(self.params)
+        if self.rng is not None:
+            state["rng"] = rng_state(self.rng)
+        return state
 
     # -- names --------------------------------------------------------------------------------
     @property

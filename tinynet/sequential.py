@@ -7,7 +7,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .layer import Layer
-from .validate import check_state
+from .validate import check_state, named_pair
 
 
 class Sequential(Layer):
@@ -28,19 +28,7 @@ class Sequential(Layer):
         self.config: dict | None = None
         self.info: dict = {}
         for item in layers:
-            try:
-                name, layer = item
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"Sequential: expected (name, layer) pairs, got {item!r}"
-                ) from None
-            if not isinstance(name, str) or not name or "." in name:
-                raise ValueError(
-                    f"Sequential: layer names must be non-empty strings without dots, got {name!r}"
-                )
-            if name in self.layers:
-                raise ValueError(f"Sequential: duplicate layer name {name!r}")
-            self._place(name, layer)
+            self._place(*named_pair("Sequential", "layer", item, self.layers))
         self._flatten()
 
     def _place(self, name: str, layer) -> None:
@@ -105,17 +93,17 @@ class Sequential(Layer):
             for pname, param, grad in layer.named_parameters():
                 yield f"{lname}.{pname}", param, grad
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """A flat dict of copies of every layer's state (parameters and random states)."""
+    def _state(self) -> dict[str, np.ndarray]:
+        """Every layer's state, uncopied, in one flat dict (``state_dict()`` copies it)."""
         return {
             f"{lname}.{key}": value
             for lname, layer in self.layers.items()
-            for key, value in layer.state_dict().items()
+            for key, value in layer._state().items()
         }
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Load every layer's part of ``state``; checks the whole dict before changing anything."""
-        check_state("Sequential", self.state_dict(), state)
+        check_state("Sequential", self._state(), state)
         for lname, layer in self.layers.items():
             prefix = lname + "."
             layer.load_state_dict(

@@ -8,7 +8,6 @@ applies to the whole run, on every rank; data-loader workers, forked from it, in
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -107,20 +106,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _share_cores() -> None:
-    """Several processes on one machine: give each its share of Numba's and BLAS's threads.
+    """Several processes on one machine: give each its share of Numba's and BLAS's threads
+    (``tinynet.perf.threads.share_cores`` decides; an explicit thread count wins)."""
+    from ..perf.threads import share_cores
 
-    Oversubscribed cores make every process much slower (docs/performance.md, "The
-    measurements behind the code"). An explicit NUMBA_NUM_THREADS / OMP_NUM_THREADS /
-    OPENBLAS_NUM_THREADS wins.
-    """
-    share = max(1, (os.cpu_count() or 1) // local_size())
-    if "NUMBA_NUM_THREADS" not in os.environ:
-        import numba
-
-        numba.set_num_threads(max(1, min(share, numba.config.NUMBA_NUM_THREADS)))
-    if not any(v in os.environ for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # an optional nicety: without it BLAS keeps its threads
-            return
-        threadpool_limits(limits=share, user_api="blas")
+    blas_threads = share_cores(local_size())
+    if blas_threads is None:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional nicety: without it BLAS keeps its threads
+        return
+    threadpool_limits(limits=blas_threads, user_api="blas")

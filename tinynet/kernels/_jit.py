@@ -1,16 +1,10 @@
-"""The one place that decides how kernels are compiled and on which threads they run."""
+"""The one place that decides how kernels are compiled; the threads they run on are decided in
+``tinynet/perf/threads.py`` (Numba's threading layer is set there at ``import tinynet``)."""
 
 import os
 
-import numba
 import numpy as np
 from numba import njit, prange  # noqa: F401  (re-exported for the kernel modules)
-
-# Numba's own work queue rather than GNU OpenMP: as fast here, and safe to fork() after (the
-# data loader forks its workers each epoch; GNU OpenMP terminates such children). An explicit
-# NUMBA_THREADING_LAYER in the environment wins.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
 
 #: Options shared by every kernel: cached on disk, fast maths, NumPy's error model
 #: (division by zero gives inf instead of raising), so loops vectorise.

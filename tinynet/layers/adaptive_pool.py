@@ -23,13 +23,15 @@ class AdaptiveAvgPool2D(Layer):
     output gradient evenly over its bin, summing where bins overlap.
     """
 
+    _saved = ("_x_shape",)
+
     def __init__(self, output_size):
         super().__init__()
         who = f"AdaptiveAvgPool2D(output_size={output_size!r})"
         self.output_size = pair(who, "output_size", output_size)
         if min(self.output_size) < 1:
             raise ValueError(f"{who}: output_size must be positive, got {self.output_size}")
-        self._cache = None
+        self._x_shape = None
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -51,14 +53,13 @@ class AdaptiveAvgPool2D(Layer):
         for i, (h0, h1) in enumerate(rows):
             for j, (w0, w1) in enumerate(cols):
                 y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
-        self._cache = x.shape
+        self._x_shape = x.shape if self.grad_enabled else None
         return y
 
     def _backward(self, dout):
-        x_shape = self._cache
         dout = float_input(self.label, dout)
-        dx = np.zeros(x_shape, dtype=dout.dtype)
-        rows, cols = self._bins(x_shape)
+        dx = np.zeros(self._x_shape, dtype=dout.dtype)
+        rows, cols = self._bins(self._x_shape)
         for i, (h0, h1) in enumerate(rows):
             for j, (w0, w1) in enumerate(cols):
                 share = dout[:, :, i, j] / ((h1 - h0) * (w1 - w0))

@@ -10,6 +10,7 @@ from ..backends import is_reference
 from ..layer import Layer
 from ..validate import (
     check_geometry,
+    check_groups,
     check_input,
     choice,
     float_input,
@@ -180,11 +181,7 @@ def _checked(in_channels, out_channels, kernel_size, stride, padding, groups):
     for what, value in (("in_channels", in_channels), ("out_channels", out_channels)):
         integer(f"{who}: {what}", value, 1)
     integer(f"{who}: groups", groups, 1)
-    if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) "
-            f"must both be divisible by groups ({groups})"
-        )
+    check_groups(who, in_channels, out_channels, groups)
     geometry = (("kernel_size", kernel_size), ("stride", stride), ("padding", padding))
     kernel, stride, padding = (pair(who, what, value) for what, value in geometry)
     check_geometry(who, kernel, stride, padding)

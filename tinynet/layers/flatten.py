@@ -12,6 +12,8 @@ class Flatten(Layer):
     Any numeric dtype passes through unchanged (see ``tinynet.validate.numeric``).
     """
 
+    _saved = ("_shape",)
+
     def __init__(self):
         super().__init__()
         self._shape = None
@@ -20,7 +22,7 @@ class Flatten(Layer):
         x = numeric(self.label, x)
         if x.ndim < 1:
             raise ValueError(f"{self.label}: expected at least a batch axis, got shape {x.shape}")
-        self._shape = x.shape
+        self._shape = x.shape if self.grad_enabled else None
         return x.reshape(x.shape[0], -1)
 
     def _backward(self, dout):

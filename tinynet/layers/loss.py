@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import float_input
+from ..validate import check_labels, float_input
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -49,31 +49,6 @@ def _wide_nll(logits: np.ndarray, labels: np.ndarray) -> float:
     return 2 * float(np.sum((half + 0.5 * lse) / n))
 
 
-def check_labels(logits: np.ndarray, labels) -> np.ndarray:
-    """``labels`` as an int array (N,) with values in [0, K) for ``logits`` (N, K)."""
-    labels = np.asarray(labels)
-    if logits.ndim != 2:
-        raise ValueError(
-            f"SoftmaxCrossEntropy: expected logits of shape (N, K), got {logits.shape}"
-        )
-    n, k = logits.shape
-    if labels.shape != (n,):
-        raise ValueError(
-            f"SoftmaxCrossEntropy: expected labels of shape ({n},) for logits {logits.shape}, "
-            f"got {labels.shape}"
-        )
-    if labels.dtype.kind not in "iu":
-        raise ValueError(f"SoftmaxCrossEntropy: labels must be integers, got {labels.dtype}")
-    if n == 0:
-        raise ValueError("SoftmaxCrossEntropy: got an empty batch")
-    if labels.min() < 0 or labels.max() >= k:
-        bad = labels[(labels < 0) | (labels >= k)][:5].tolist()
-        raise ValueError(
-            f"SoftmaxCrossEntropy: labels must be in [0, {k}) for logits {logits.shape}; got {bad}"
-        )
-    return labels
-
-
 class SoftmaxCrossEntropy:
     """Mean over the batch of -log softmax(logits)[label].
 
@@ -95,7 +70,7 @@ class SoftmaxCrossEntropy:
 
     def forward(self, logits, labels) -> float:
         logits = float_input("SoftmaxCrossEntropy", logits)
-        labels = check_labels(logits, labels)
+        labels = check_labels("SoftmaxCrossEntropy", logits, labels)
         logp = log_softmax(logits)
         self._cache = (logp, labels)
         loss = nll(logp, labels)

@@ -7,7 +7,7 @@ from ..backends import is_reference
 from ..kernels import lrn as fast_lrn
 from ..layer import Layer
 from ..reference import lrn as reference_lrn
-from ..validate import check_input, float_input
+from ..validate import check_input, float_input, lrn_settings
 
 
 class LocalResponseNorm(Layer):
@@ -24,14 +24,8 @@ class LocalResponseNorm(Layer):
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0):
         super().__init__()
-        if int(size) != size or size < 1:
-            raise ValueError(f"LocalResponseNorm: size must be a positive integer, got {size!r}")
-        if k <= 0 or alpha < 0 or beta < 0:
-            raise ValueError(
-                f"LocalResponseNorm: need k > 0, alpha >= 0, beta >= 0; got "
-                f"k={k}, alpha={alpha}, beta={beta}"
-            )
-        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+        settings = lrn_settings("LocalResponseNorm", size, alpha, beta, k)
+        self.size, self.alpha, self.beta, self.k = settings
         self._cache = None
 
     def extra_repr(self):

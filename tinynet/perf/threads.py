@@ -11,9 +11,14 @@ finds the OpenBLAS that NumPy loaded, and when its threads would spin longer tha
 re-reads the setting and restarts the pool (a few milliseconds, once per process). ``import
 tinynet`` calls it, so a script that imports NumPy first, a notebook and pytest all get the same
 speed. The thread *count* is left alone: ``OPENBLAS_NUM_THREADS``, ``NUMBA_NUM_THREADS`` and
-threadpoolctl still decide how many threads run. ``report()`` says what is in force:
+threadpoolctl still decide how many threads run, except that ``share_cores`` divides the cores
+among the processes of one machine (the command line's MPI runs). Numba runs on its own work
+queue (fork-safe). ``report()`` says what is in force:
 
     python -c "import numpy, tinynet.layers, tinynet.perf.threads as t; print(t.report())"
+
+This module imports nothing that loads NumPy (Numba only inside functions): ``import tinynet``
+calls ``set_thread_defaults`` before NumPy loads.
 """
 
 from __future__ import annotations
@@ -21,19 +26,53 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import sys
 
 #: OpenBLAS threads spin 2**SPIN CPU cycles after their work, then sleep (OpenBLAS's minimum).
 SPIN = 4
 #: Passive waiting for GNU OpenMP, in case Numba runs on it (``NUMBA_THREADING_LAYER=omp``).
 OMP_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE"}
+#: Numba's own work queue rather than GNU OpenMP: as fast here, and safe to fork() after (the
+#: data loader forks its workers each epoch; GNU OpenMP terminates such children).
+NUMBA_THREADING_LAYER = "workqueue"
+#: Environment variables that set BLAS's thread count; an explicit one wins over ``share_cores``.
+BLAS_COUNTS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def set_thread_defaults() -> None:
     """Environment defaults read by libraries not loaded yet (an explicit value wins); the
-    OpenBLAS spin is also set here, so a NumPy imported after tinynet starts with it."""
+    OpenBLAS spin is also set here, so a NumPy imported after tinynet starts with it, and Numba's
+    threading layer (in its configuration when Numba is already loaded)."""
     for name, value in OMP_DEFAULTS.items():
         os.environ.setdefault(name, value)
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(SPIN)
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba = sys.modules.get("numba")
+        if numba is None:
+            os.environ["NUMBA_THREADING_LAYER"] = NUMBA_THREADING_LAYER  # read when Numba loads
+        else:  # loaded before tinynet, its environment already read
+            numba.config.THREADING_LAYER = NUMBA_THREADING_LAYER
+
+
+def cores_per_process(processes: int) -> int:
+    """This machine's cores divided among ``processes`` processes, at least 1."""
+    return max(1, (os.cpu_count() or 1) // processes)
+
+
+def share_cores(processes: int) -> int | None:
+    """Give this process its share of Numba's threads when ``processes`` run on this machine.
+
+    Oversubscribed cores make every process much slower (docs/performance.md, "The measurements
+    behind the code"). An explicit NUMBA_NUM_THREADS wins. Returns the BLAS thread count the
+    caller should set (through threadpoolctl, which the engine does not import), or None when
+    OMP_NUM_THREADS or OPENBLAS_NUM_THREADS is set.
+    """
+    share = cores_per_process(processes)
+    if "NUMBA_NUM_THREADS" not in os.environ:
+        import numba
+
+        numba.set_num_threads(max(1, min(share, numba.config.NUMBA_NUM_THREADS)))
+    return None if any(name in os.environ for name in BLAS_COUNTS) else share
 
 
 def _loaded_openblas() -> str | None:
@@ -96,5 +135,5 @@ def report() -> str:
         timeout = lib.openblas_thread_timeout()
         state = "sleep after work" if timeout == SPIN else "spin after work (not tinynet's setting)"
         blas = f"BLAS: {_loaded_openblas()}\n  OPENBLAS_THREAD_TIMEOUT {timeout}: {state}"
-    layer = numba.config.THREADING_LAYER  # tinynet.kernels sets "workqueue" when imported
+    layer = numba.config.THREADING_LAYER  # set_thread_defaults chose it
     return f"{blas}\nNumba: {numba.get_num_threads()} threads, threading layer {layer}"

@@ -1,8 +1,11 @@
-"""Loader throughput: ``python -m tinynet.data.bench [--images 200] [--size 500x375]``.
+#!/usr/bin/env python
+"""Data-loader throughput: images/s of ``DataLoader(TrainTransform(crop))`` per worker count.
 
-Writes synthetic photo-like JPEGs into a temporary ImageFolder and prints
-images/s of ``DataLoader(TrainTransform(crop))`` for several worker counts,
-plus the decode+resize cost of a large JPEG with and without draft decoding.
+    python benchmarks/data_loader_speed.py [--images 200] [--size 500x375]
+
+Writes synthetic photo-like JPEGs into a temporary ImageFolder, times the loader with several
+worker counts, then the decode+resize cost of a large JPEG with and without draft decoding.
+Needs tinynet installed (``pip install -e .``), as the other benchmarks do.
 """
 
 from __future__ import annotations
@@ -20,10 +23,9 @@ try:
 except ImportError:  # Windows
     resource = None
 
-from .folder import ImageFolder
-from .image import open_rgb
-from .loader import DataLoader
-from .transforms import TrainTransform, resize_shorter
+from tinynet.data import DataLoader, ImageFolder, TrainTransform
+from tinynet.data.image import open_rgb
+from tinynet.data.transforms import resize_shorter
 
 
 def make_jpegs(root: Path, count: int, size: tuple[int, int], classes: int = 4, seed: int = 0):
