@@ -208,3 +208,8 @@ def test_load_state_dict_checks_shapes_without_copying_the_parameters(rng, monke
         model.load_state_dict({**state, "fc.weight": np.zeros((3, 2), np.float32)})
     with pytest.raises(ValueError, match=r"rng: expected \(6,\) vs found \(2,\)"):
         model["drop"].load_state_dict({"rng": np.zeros(2, np.uint64)})
+    # the shapes of the state, as a checkpoint is checked against them, copy nothing either
+    expected = {key: value.shape for key, value in state.items()}
+    assert (
+        model.state_shapes() == expected == {"fc.weight": (2, 3), "fc.bias": (2,), "drop.rng": (6,)}
+    )

@@ -135,6 +135,10 @@ class Layer:
         if self.rng is not None:
             set_rng_state(self.rng, state["rng"])
 
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each entry of ``state_dict()``, without copying anything."""
+        return {key: np.shape(value) for key, value in self._state().items()}
+
     def _state(self) -> dict[str, np.ndarray]:
         """What ``state_dict()`` copies, uncopied: the parameters themselves and the rng's state
         (``load_state_dict`` checks shapes against it without copying every parameter)."""

@@ -352,3 +352,32 @@ def named_pair(who: str, what: str, item, taken) -> tuple:
     if name in taken:
         raise ValueError(f"{who}: duplicate {what} name {name!r}")
     return name, value
+
+
+def positive_pair(who: str, name: str, value) -> tuple[int, int]:
+    """``pair(who, name, value)`` with both sides at least 1 (an output size)."""
+    result = pair(who, name, value)
+    if min(result) < 1:
+        raise ValueError(f"{who}: {name} must be positive, got {result}")
+    return result
+
+
+def non_empty_images(who: str, x):
+    """``x`` (N, C, H, W) if C, H and W are at least 1."""
+    if min(x.shape[1:]) < 1:
+        raise ValueError(f"{who}: expected a non-empty image, got shape {x.shape}")
+    return x
+
+
+def batched(who: str, x):
+    """``x`` if it has at least a batch axis."""
+    if x.ndim < 1:
+        raise ValueError(f"{who}: expected at least a batch axis, got shape {x.shape}")
+    return x
+
+
+def pool_padding(who: str, padding, kernel_size) -> None:
+    """A pooling window's padding may be at most half the kernel on each side (no window may
+    see padding only)."""
+    if any(p > k // 2 for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{who}: padding {padding} must be at most half the kernel")

@@ -16,6 +16,7 @@ import sys
 from .. import validate
 from ..backends import BACKENDS, ENV
 from ..dist import local_batch_size, local_size
+from ..perf.threads import cores_per_process
 from ..train.config import DEMO, RunConfig
 
 
@@ -171,7 +172,7 @@ def parse_args(argv=None, num_processes: int = 1) -> argparse.Namespace:
         except ValueError as err:
             raise UsageError(str(err)) from None
     if args.workers is None:
-        args.workers = max(1, (os.cpu_count() or 1) // local_size())
+        args.workers = cores_per_process(local_size())
     return args
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layer import Layer
-from ..validate import check_input, float_input, pair
+from ..validate import check_input, float_input, non_empty_images, positive_pair
 
 
 def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
@@ -28,9 +28,7 @@ class AdaptiveAvgPool2D(Layer):
     def __init__(self, output_size):
         super().__init__()
         who = f"AdaptiveAvgPool2D(output_size={output_size!r})"
-        self.output_size = pair(who, "output_size", output_size)
-        if min(self.output_size) < 1:
-            raise ValueError(f"{who}: output_size must be positive, got {self.output_size}")
+        self.output_size = positive_pair(who, "output_size", output_size)
         self._x_shape = None
 
     def extra_repr(self):
@@ -45,9 +43,7 @@ class AdaptiveAvgPool2D(Layer):
         return adaptive_bins(h, oh), adaptive_bins(w, ow)
 
     def _forward(self, x):
-        x = float_input(self.label, check_input(self.label, x, 4))
-        if min(x.shape[1:]) < 1:
-            raise ValueError(f"{self.label}: expected a non-empty image, got shape {x.shape}")
+        x = non_empty_images(self.label, float_input(self.label, check_input(self.label, x, 4)))
         rows, cols = self._bins(x.shape)
         y = np.empty(self.output_shape(x.shape), dtype=x.dtype)
         for i, (h0, h1) in enumerate(rows):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..layer import Layer
-from ..validate import numeric
+from ..validate import batched, numeric
 
 
 class Flatten(Layer):
@@ -19,9 +19,7 @@ class Flatten(Layer):
         self._shape = None
 
     def _forward(self, x):
-        x = numeric(self.label, x)
-        if x.ndim < 1:
-            raise ValueError(f"{self.label}: expected at least a batch axis, got shape {x.shape}")
+        x = batched(self.label, numeric(self.label, x))
         self._shape = x.shape if self.grad_enabled else None
         return x.reshape(x.shape[0], -1)
 

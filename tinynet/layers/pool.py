@@ -6,7 +6,7 @@ from ..backends import is_reference
 from ..kernels import pool as fast_pool
 from ..layer import Layer
 from ..reference import pool as reference_pool
-from ..validate import check_geometry, check_input, float_input, pair, window_output
+from ..validate import check_geometry, check_input, float_input, pair, pool_padding, window_output
 
 
 class MaxPool2D(Layer):
@@ -29,8 +29,7 @@ class MaxPool2D(Layer):
         self.stride = self.kernel_size if stride is None else pair(who, "stride", stride)
         self.padding = pair(who, "padding", padding)
         check_geometry(who, self.kernel_size, self.stride, self.padding)
-        if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"{who}: padding {self.padding} must be at most half the kernel")
+        pool_padding(who, self.padding, self.kernel_size)
         self._cache = None
 
     def extra_repr(self):

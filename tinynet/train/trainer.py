@@ -258,7 +258,7 @@ class Trainer:
     def restore(self, ckpt) -> None:
         """Load a checkpoint's weights, optimizer, schedule, counters and random states."""
         try:  # each load checks its whole state before it changes anything
-            check_shapes("model", _state_shapes(self.model), _shapes(ckpt.model_state))
+            check_shapes("model", self.model.state_shapes(), _shapes(ckpt.model_state))
             self.optimizer.load_state_dict(ckpt.optimizer_state)
             if self.schedule is not None:
                 self.schedule.load_state_dict(ckpt.schedule_state)
@@ -375,13 +375,6 @@ def _set_epoch(batches, epoch: int, start: int) -> None:
 
 def _shapes(state: dict) -> dict:
     return {name: np.shape(value) for name, value in state.items()}
-
-
-def _state_shapes(model) -> dict:
-    """The shapes of ``model.state_dict()``, without copying the arrays."""
-    shapes = {name: param.shape for name, param in model.params.items()}
-    shapes.update({f"{name}.rng": (6,) for name, layer in model if layer.rng is not None})
-    return shapes
 
 
 def frozen_names(model, layers: int) -> list[str]:
