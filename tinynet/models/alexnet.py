@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..layers import Conv2D, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2D, ReLU
+from ..layers import Flatten, LocalResponseNorm, ReLU
 from ..layers.fusion import fuse_conv_relu
 from ..sequential import Sequential
 from ..validate import (
@@ -25,6 +25,7 @@ from ..validate import (
     out_size,
     positive,
 )
+from .parts import Parts, param_shapes_of
 
 #: The smallest input side that keeps every stage at least 1x1.
 MIN_INPUT_SIZE = 67
@@ -78,33 +79,22 @@ def alexnet(
     _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k)
     convs, fcs = _sizes(num_classes, input_size, width, groups)
     dtype, rng = np.dtype(dtype), np.random.default_rng(seed)
-
-    def conv(name, input_grad=True):  # PyTorch's default init from rng, replaced by _initialise
-        return Conv2D(**convs[name], dtype=dtype, rng=rng, input_grad=input_grad)
-
-    def fc(name):
-        return Linear(**fcs[name], dtype=dtype, rng=rng)
+    make = Parts(convs, fcs, dtype, rng, dropout, seed)
 
     def norm():
         return LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=lrn_k) if lrn else None
 
-    def pool():
-        return MaxPool2D(kernel_size=3, stride=2)
-
-    def drop(i):  # masks from a generator of its own, seeded by (seed, i)
-        return Dropout(p=dropout, rng=np.random.default_rng([seed, i])) if dropout > 0 else None
-
     layers = [
-        ("conv1", conv("conv1", input_grad=False)),  # the image needs no gradient
-        ("relu1", ReLU()), ("norm1", norm()), ("pool1", pool()),
-        ("conv2", conv("conv2")), ("relu2", ReLU()), ("norm2", norm()), ("pool2", pool()),
-        ("conv3", conv("conv3")), ("relu3", ReLU()),
-        ("conv4", conv("conv4")), ("relu4", ReLU()),
-        ("conv5", conv("conv5")), ("relu5", ReLU()), ("pool5", pool()),
+        ("conv1", make.conv("conv1", input_grad=False)),  # the image needs no gradient
+        ("relu1", ReLU()), ("norm1", norm()), ("pool1", make.pool()),
+        ("conv2", make.conv("conv2")), ("relu2", ReLU()), ("norm2", norm()), ("pool2", make.pool()),
+        ("conv3", make.conv("conv3")), ("relu3", ReLU()),
+        ("conv4", make.conv("conv4")), ("relu4", ReLU()),
+        ("conv5", make.conv("conv5")), ("relu5", ReLU()), ("pool5", make.pool()),
         ("flatten", Flatten()),
-        ("fc6", fc("fc6")), ("relu6", ReLU()), ("drop6", drop(6)),
-        ("fc7", fc("fc7")), ("relu7", ReLU()), ("drop7", drop(7)),
-        ("fc8", fc("fc8")),
+        ("fc6", make.fc("fc6")), ("relu6", ReLU()), ("drop6", make.drop(6)),
+        ("fc7", make.fc("fc7")), ("relu7", ReLU()), ("drop7", make.drop(7)),
+        ("fc8", make.fc("fc8")),
     ]  # fmt: skip
     model = Sequential([(name, layer) for name, layer in layers if layer is not None])
     fuse_conv_relu(model)  # relu1-5 run inside conv1-5 (same results, faster)
@@ -125,12 +115,7 @@ def alexnet_param_shapes(
     ``alexnet`` checks them; nothing is allocated, so any width is cheap."""
     _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k)
     convs, fcs = _sizes(num_classes, input_size, width, groups)
-    return {
-        f"{name}.{key}": shape
-        for layer, sizes in ((Conv2D, convs), (Linear, fcs))
-        for name, arguments in sizes.items()
-        for key, shape in layer.param_shapes(**arguments).items()
-    }
+    return param_shapes_of(convs, fcs)
 
 
 def _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k):

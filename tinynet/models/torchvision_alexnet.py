@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import AdaptiveAvgPool2D, Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from ..layers import AdaptiveAvgPool2D, Flatten, ReLU
 from ..layers.fusion import fuse_conv_relu
 from ..sequential import Sequential
 from ..validate import float_dtype, fraction, input_side, integer, out_size
+from .parts import Parts, param_shapes_of
 
 FC_WIDTH = 4096
 POOL_SIDE = 6  # the adaptive pool's output side: fc6 sees 256 * 6 * 6 = 9216 features
@@ -55,30 +56,19 @@ def alexnet_torchvision(
     _check(num_classes, input_size, dropout, seed, dtype)
     convs, fcs = _sizes(num_classes)
     dtype, rng = np.dtype(dtype), np.random.default_rng(seed)
-
-    def conv(name, input_grad=True):
-        return Conv2D(**convs[name], dtype=dtype, rng=rng, input_grad=input_grad)
-
-    def fc(name):
-        return Linear(**fcs[name], dtype=dtype, rng=rng)
-
-    def pool():
-        return MaxPool2D(kernel_size=3, stride=2)
-
-    def drop(i):  # masks from a generator of its own, seeded by (seed, i)
-        return Dropout(p=dropout, rng=np.random.default_rng([seed, i])) if dropout > 0 else None
+    make = Parts(convs, fcs, dtype, rng, dropout, seed)
 
     layers = [
-        ("conv1", conv("conv1", input_grad=False)),  # the image needs no gradient
-        ("relu1", ReLU()), ("pool1", pool()),
-        ("conv2", conv("conv2")), ("relu2", ReLU()), ("pool2", pool()),
-        ("conv3", conv("conv3")), ("relu3", ReLU()),
-        ("conv4", conv("conv4")), ("relu4", ReLU()),
-        ("conv5", conv("conv5")), ("relu5", ReLU()), ("pool5", pool()),
+        ("conv1", make.conv("conv1", input_grad=False)),  # the image needs no gradient
+        ("relu1", ReLU()), ("pool1", make.pool()),
+        ("conv2", make.conv("conv2")), ("relu2", ReLU()), ("pool2", make.pool()),
+        ("conv3", make.conv("conv3")), ("relu3", ReLU()),
+        ("conv4", make.conv("conv4")), ("relu4", ReLU()),
+        ("conv5", make.conv("conv5")), ("relu5", ReLU()), ("pool5", make.pool()),
         ("avgpool", AdaptiveAvgPool2D(output_size=POOL_SIDE)), ("flatten", Flatten()),
-        ("drop6", drop(6)), ("fc6", fc("fc6")), ("relu6", ReLU()),
-        ("drop7", drop(7)), ("fc7", fc("fc7")), ("relu7", ReLU()),
-        ("fc8", fc("fc8")),
+        ("drop6", make.drop(6)), ("fc6", make.fc("fc6")), ("relu6", ReLU()),
+        ("drop7", make.drop(7)), ("fc7", make.fc("fc7")), ("relu7", ReLU()),
+        ("fc8", make.fc("fc8")),
     ]  # fmt: skip
     model = Sequential([(name, layer) for name, layer in layers if layer is not None])
     fuse_conv_relu(model)  # relu1-5 run inside conv1-5 (same results, faster)
@@ -97,12 +87,7 @@ def alexnet_torchvision_param_shapes(
     checked as the builder checks them; nothing is allocated."""
     _check(num_classes, input_size, dropout, seed, dtype)
     convs, fcs = _sizes(num_classes)
-    return {
-        f"{name}.{key}": shape
-        for layer, sizes in ((Conv2D, convs), (Linear, fcs))
-        for name, arguments in sizes.items()
-        for key, shape in layer.param_shapes(**arguments).items()
-    }
+    return param_shapes_of(convs, fcs)
 
 
 def _check(num_classes, input_size, dropout, seed, dtype) -> None:
