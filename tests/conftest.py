@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+from .helpers.toy_data import write_colour_folders
+
 # Numba compiles each kernel once per dtype; the first example can be slow, so no deadline.
 settings.register_profile(
     "default",
@@ -20,14 +22,14 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def distinct(rng, shape, dtype=np.float64):
-    """Values that are all different (no ties in a max), spread out so float32 keeps them apart."""
-    n = int(np.prod(shape))
-    return (rng.permutation(n).reshape(shape) / n * 4 - 2).astype(dtype)
-
-
 @pytest.fixture(autouse=True)
 def _own_working_folder(tmp_path_factory, monkeypatch):
     """Every test starts in an empty folder of its own, so nothing in the folder pytest was started
     from (a `runs/alexnet` left by the demo, say) can change a result, and no test writes there."""
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="module")
+def colours(tmp_path_factory):
+    """train/ and val/ with three colour classes: learnable in a few steps."""
+    return write_colour_folders(tmp_path_factory.mktemp("colours"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "tinynet"
+PACKAGE = Path(__file__).resolve().parents[1] / "tinynet"
 
 #: The part of the package each file belongs to, by its first path component.
 ROOT_FILES = {

@@ -1,0 +1,134 @@
+"""Tests of ``tinynet.cli.weights``."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from tinynet.train import Trainer, load_checkpoint
+
+from ..helpers.caffe_files import random_weights, write
+from ..helpers.cli import run
+from ..helpers.toy_data import COLOURS, colour_image, write_colour_folders
+
+FLAGS = "-j 0 --no-progress -b 6 --epochs 1".split()
+
+
+@pytest.fixture(scope="module")
+def caffemodel(tmp_path_factory):
+    pytest.importorskip("google.protobuf")
+    return write(
+        tmp_path_factory.mktemp("caffe") / "bvlc_alexnet.caffemodel", random_weights(1000), True
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", [pytest.param("pth", marks=pytest.mark.torch), "caffemodel"])
+def test_fine_tuning_from_imported_weights(source, request, folder, tmp_path, capsys):
+    weights = request.getfixturevalue(source)
+    out = tmp_path / "tuned"
+    assert run(folder, "--weights", weights, "--freeze", 5, "--output", out, *FLAGS) == 0
+    text = capsys.readouterr().out
+    assert "replaced by a new fc8 for the dataset's 3 classes" in text
+    tuned = load_checkpoint(out / "checkpoint.npz")
+    assert tuned.meta["model_info"]["preprocess"]["channels"] == (
+        "BGR" if source == "caffemodel" else "RGB"
+    )
+    assert tuned.model_state["fc8.weight"].shape == (3, 4096)
+    if source == "pth":
+        import torch
+
+        original = torch.load(weights, weights_only=True)
+        np.testing.assert_array_equal(
+            tuned.model_state["conv1.weight"], original["features.0.weight"].numpy()
+        )
+    else:
+        original = random_weights(1000)
+        np.testing.assert_array_equal(tuned.model_state["conv5.weight"], original["conv5"][0])
+
+
+@pytest.mark.torch
+def test_a_pth_of_another_network_is_one_line(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "resnet.pth"
+    torch.save(
+        {"conv1.weight": torch.zeros(64, 3, 7, 7), "fc.weight": torch.zeros(1000, 512)}, path
+    )
+    assert run("--predict", tmp_path / "x.jpg", "--weights", path) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("alexnet.py: error:") and "resnet.pth" in err and len(err.splitlines()) == 1
+    )
+
+
+SMALL = "--image-size 67 --width 0.125 -j 0 --no-progress -b 6".split()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A model trained on three colour classes, and its data."""
+    root = tmp_path_factory.mktemp("weights")
+    data = write_colour_folders(root / "colours")
+    assert run(data, "--output", root / "run", "--epochs", 3, *SMALL) == 0
+    return data, root / "run" / "best.npz"
+
+
+def test_fine_tuning_replaces_the_classifier_and_keeps_frozen_layers(trained, tmp_path, capsys):
+    data, weights = trained
+    two = tmp_path / "two"
+    for split in ("train", "val"):
+        for name in ("blue", "red"):
+            shutil.copytree(data / split / name, two / split / name)
+    out = tmp_path / "tuned"
+    argv = [two, "--weights", weights, "--freeze", 3, "--epochs", 2, "--output", out, *SMALL]
+    assert run(*argv) == 0
+    text = capsys.readouterr().out
+    assert "fine-tuning: fc8 (3 classes) replaced by a new fc8 for the dataset's 2 classes" in text
+    assert "frozen: conv1.weight, conv1.bias, conv2.weight, conv2.bias, conv3.weight" in text
+    before, after = load_checkpoint(weights).model_state, load_checkpoint(out / "best.npz")
+    for name in ("conv1.weight", "conv2.bias", "conv3.weight"):
+        np.testing.assert_array_equal(after.model_state[name], before[name], err_msg=name)
+    assert not np.array_equal(after.model_state["conv4.weight"], before["conv4.weight"])
+    assert after.model_state["fc8.weight"].shape[0] == 2
+    resumed = Trainer.load(out / "checkpoint.npz")  # a fine-tuned run resumes, frozen as it was
+    assert resumed.frozen[:2] == ["conv1.weight", "conv1.bias"] and resumed.epoch == 2
+    assert run(two, "--output", out, "--resume", out / "checkpoint.npz", "--epochs", 3) == 0
+
+
+def test_predict_with_weights_prints_the_names(trained, tmp_path, capsys):
+    _, weights = trained
+    path = tmp_path / "red.png"
+    colour_image(COLOURS["red"], np.random.default_rng(5)).save(path)
+    assert run("--predict", path, "--weights", weights) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == str(path) and len(lines) == 4  # three classes: three lines
+    assert {line.split()[-1] for line in lines[1:]} == set(COLOURS)
+
+
+def test_export_onnx_gives_tinynets_output(trained, tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    _, weights = trained
+    path = tmp_path / "model.onnx"
+    assert run("--export-onnx", path, "--weights", weights) == 0
+    assert f"wrote {path}" in capsys.readouterr().out
+    model = Trainer.load(weights).model.eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 67, 67)).astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    expected = model.forward(x)
+    assert np.max(np.abs(got - expected)) <= 1e-4 * np.max(np.abs(expected))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (("--predict", "x.jpg", "--weights", "w.txt"), "expected a .npz, .pth, .pt or .caffemodel"),
+        (("--predict", "x.jpg", "--weights", "nowhere.pth"), "does not exist"),
+        (("--export-onnx", "m.onnx"), "--export-onnx needs a model"),
+        (("--export-onnx", "m.onnx", "--weights", "a.npz", "--resume", "b.npz"), "choose one"),
+    ],
+)
+def test_weights_mistakes_are_one_line(argv, message, capsys):
+    assert run(*argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

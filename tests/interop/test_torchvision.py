@@ -1,0 +1,181 @@
+"""from_torchvision: torchvision's AlexNet state_dict -> tinynet, against torch and NumPy."""
+
+import sys
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+from tinynet.interop.torchvision import from_torchvision
+from tinynet.reference.conv import conv2d
+
+from ..helpers.adaptive_pool import reference as adaptive_avg_pool
+from ..helpers.torchvision_files import random_state, shapes
+
+# (key prefix, stride, padding) of each convolution, with a 3/2 max-pool after those marked
+CONVS = [("features.0", 4, 2, True), ("features.3", 1, 2, True), ("features.6", 1, 1, False)]
+CONVS += [("features.8", 1, 1, False), ("features.10", 1, 1, True)]
+
+
+def rel_error(ours, theirs):
+    """max abs difference / max abs value, as float64."""
+    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+
+
+def zeros_state(num_classes=1000):
+    return {key: np.zeros(shape, np.float32) for key, shape in shapes(num_classes).items()}
+
+
+def numpy_forward(state, x):
+    """torchvision's AlexNet in eval mode, in float64 NumPy with a loop convolution."""
+    s = {k: v.astype(np.float64) for k, v in state.items()}
+    for prefix, stride, pad, pool in CONVS:
+        w, b = s[f"{prefix}.weight"], s[f"{prefix}.bias"]
+        x = np.maximum(conv2d(x, w, b, (stride, stride), (pad, pad), 1), 0)
+        if pool:
+            windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))
+            x = windows[:, :, ::2, ::2].max(axis=(4, 5))
+    x = adaptive_avg_pool(x, (6, 6)).reshape(len(x), -1)
+    for i in (1, 4, 6):
+        x = x @ s[f"classifier.{i}.weight"].T + s[f"classifier.{i}.bias"]
+        x = np.maximum(x, 0) if i != 6 else x
+    return x
+
+
+@pytest.mark.slow
+def test_dict_of_arrays_matches_a_numpy_forward():
+    state = random_state(10)
+    model = from_torchvision(state)
+    assert not model.training and model.info["class_names"] == []
+    x = np.random.default_rng(1).standard_normal((2, 3, 67, 67)).astype(np.float32)
+    logits = model.forward(x)
+    assert logits.shape == (2, 10) and logits.dtype == np.float32
+    assert rel_error(logits, numpy_forward(state, x.astype(np.float64))) <= 1e-4
+
+
+def torch_alexnet(torch, num_classes=1000):
+    """torchvision's AlexNet layout (same module indices, so the same state_dict keys)."""
+    nn = torch.nn
+    features = nn.Sequential(
+        nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
+    )  # fmt: skip
+    classifier = nn.Sequential(
+        nn.Dropout(0.5), nn.Linear(9216, 4096), nn.ReLU(),
+        nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, num_classes),
+    )  # fmt: skip
+    parts = [("features", features), ("avgpool", nn.AdaptiveAvgPool2d((6, 6)))]
+    parts += [("flatten", nn.Flatten()), ("classifier", classifier)]
+    return nn.Sequential(OrderedDict(parts)).eval()
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """(torch model, path of its saved state_dict, tinynet model read from it)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch_alexnet(torch)
+    path = tmp_path_factory.mktemp("tv") / "alexnet.pth"
+    torch.save(net.state_dict(), path)
+    return net, path, from_torchvision(path)
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.parametrize("hw", [(224, 224), (256, 200)])
+def test_saved_file_matches_torch(saved, hw):
+    import torch
+
+    net, _, model = saved
+    x = np.random.default_rng(2).standard_normal((2, 3, *hw)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    logits = model.forward(x)
+    assert logits.shape == (2, 1000)
+    assert rel_error(logits, expected) <= 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_info_and_mode(saved):
+    model = saved[2]
+    assert not model.training and model.config["builder"] == "alexnet_torchvision"
+    info = model.info
+    assert info["input_size"] == 224 and info["preprocess"]["crop"] == 224
+    assert info["preprocess"]["mean"] == [0.485, 0.456, 0.406]
+    names = info["class_names"]
+    assert len(names) == 1000 and names[0] == "tench, Tinca tinca"
+    assert names[281] == "tabby, tabby cat"
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_tensors_in_a_dict_and_num_classes(saved):
+    net, path, _ = saved
+    state = net.state_dict()
+    model = from_torchvision(state, num_classes=1000)
+    np.testing.assert_array_equal(model["fc8"].params["bias"], state["classifier.6.bias"].numpy())
+    with pytest.raises(ValueError, match=r"classifier\.6\.weight: expected \(10, 4096\)"):
+        from_torchvision(path, num_classes=10)
+
+
+def one_line_error(match, source, **kwargs):
+    with pytest.raises(ValueError, match=match) as err:
+        from_torchvision(source, **kwargs)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_missing_and_unexpected_keys():
+    state = zeros_state()
+    del state["features.3.bias"]
+    state["features.1.weight"] = np.zeros(3, np.float32)
+    message = one_line_error("missing keys", state)
+    assert "missing keys (1): features.3.bias" in message
+    assert "unexpected keys (1): features.1.weight" in message
+
+
+def test_wrong_shape_names_key_and_both_shapes():
+    state = zeros_state()
+    state["features.3.weight"] = np.zeros((192, 64, 3, 3), np.float32)
+    one_line_error(r"features\.3\.weight: expected \(192, 64, 5, 5\) vs found \(192, 64, 3, 3\)",
+                   state)  # fmt: skip
+
+
+def test_nan_weight():
+    state = zeros_state(10)
+    state["classifier.4.weight"][3, 5] = np.nan
+    one_line_error(r"classifier\.4\.weight holds NaN", state)
+
+
+def test_not_a_dict():
+    one_line_error("expected a state_dict", [np.zeros(3)])
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_files_torch_refuses_or_that_are_not_state_dicts(saved, tmp_path):
+    import torch
+
+    whole = tmp_path / "whole_model.pth"
+    torch.save(saved[0], whole)  # a pickled module, not a state_dict: weights_only refuses it
+    one_line_error(f"'{whole}': not a plain state_dict of tensors", whole)
+    listed = tmp_path / "list.pth"
+    torch.save([torch.zeros(3)], listed)
+    one_line_error(f"'{listed}': expected a state_dict", str(listed))
+    state = {k: v.clone() for k, v in saved[0].state_dict().items()}
+    state["features.0.bias"][0] = float("inf")
+    bad = tmp_path / "inf.pth"
+    torch.save(state, bad)
+    one_line_error(f"'{bad}': features.0.bias holds NaN or infinite", bad)
+
+
+def test_a_path_without_torch_says_pip_install_torch(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    with pytest.raises(ImportError, match="pip install torch") as err:
+        from_torchvision(tmp_path / "alexnet.pth")
+    assert "\n" not in str(err.value)
