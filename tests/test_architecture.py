@@ -47,9 +47,10 @@ def part_of(path: Path) -> str:
     return rel.parts[0]
 
 
-def imports_of(path: Path):
-    """(module name, line) of every import in ``path``, relative ones made absolute."""
-    package = ["tinynet", *path.relative_to(PACKAGE).parent.parts]
+def imports_of(path: Path, root: Path = PACKAGE):
+    """(module name, line) of every import in ``path`` (below ``root``, the package folder),
+    relative ones made absolute."""
+    package = ["tinynet", *path.relative_to(root).parent.parts]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -96,3 +97,60 @@ def test_imports_follow_the_layers(path):
             assert stdlib or top in ENGINE_THIRD_PARTY, (
                 f"{path.name}:{line}: the engine imports {top}"
             )
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = ["tinynet", *path.relative_to(root).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_cycles(root: Path) -> list[list[str]]:
+    """Groups of modules that import each other in a loop (imports inside functions count: a
+    loop hidden by a local import is still one). A package importing its own submodules, and a
+    submodule its package, are not loops."""
+    modules = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for module, _ in imports_of(path, root):
+            for candidate in (module, module.rsplit(".", 1)[0]):
+                if candidate in modules:
+                    found.add(candidate)
+                    break
+        graph[name] = {
+            m for m in found if not (m.startswith(name + ".") or name.startswith(m + "."))
+        }
+    cycles, index, low, stack, counter = [], {}, {}, [], [0]
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while not group or group[-1] != v:
+                group.append(stack.pop())
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_module_imports_itself_in_a_loop(tmp_path):
+    assert import_cycles(PACKAGE) == []
+    # the check finds a loop that a function-local import hides
+    pkg = tmp_path / "tinynet" / "cli"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from .b import f\n")
+    (pkg / "b.py").write_text("def f():\n    from .a import g\n")
+    assert import_cycles(tmp_path / "tinynet") == [["tinynet.cli.a", "tinynet.cli.b"]]
