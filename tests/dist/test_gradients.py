@@ -1,25 +1,10 @@
 """Data-parallel training (tinynet.dist) without MPI: flat buffers, gradient averaging,
 launcher variables, sharding. The MPI runs are in tests/dist/test_mpi.py."""
 
-
-import sys
-from pathlib import Path
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from tinynet import dist
-from tinynet.cli import main
-from tinynet.cli.args import UsageError, parse_args
-from tinynet.dist import (
-    LOCAL,
-    FlatBuffer,
-    GradientSync,
-    LocalComm,
-    eval_shard,
-    local_batch_size,
-    train_shard,
-)
+
+from tinynet.dist import FlatBuffer, GradientSync, LocalComm
 
 
 # -- without MPI ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ The tests launch ``mpiexec -n 2 python -m tests.dist.test_mpi WORKER ...`` (this
 own worker, see the bottom) and are skipped when mpi4py or a launcher is missing.
 """
 
-
 import csv
 import json
 import os
@@ -14,21 +13,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+
 import numpy as np
 import pytest
+
 from tinynet import dist
 from tinynet.cli import main
-from tinynet.dist import LOCAL, eval_shard, train_shard
 from tinynet.models import alexnet
 from tinynet.train import Trainer
-from ..helpers.mpi import mpirun
-from ..helpers.mpi import needs_mpi
-from ..helpers.mpi import replica_run
-from ..helpers.mpi import TINY
+
+from ..helpers.mpi import LAUNCHER, ROOT, TINY, mpirun, needs_mpi, replica_run
 from ..helpers.toy_data import write_colour_folders
-from ..helpers.mpi import LAUNCHER
-from ..helpers.mpi import ROOT
 
 pytestmark = pytest.mark.slow
 

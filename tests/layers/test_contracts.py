@@ -155,3 +155,29 @@ def test_backward_shape_mismatch_and_order():
     relu.forward(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="ReLU"):
         relu.backward(np.zeros((3, 2)))
+
+
+# ----------------------------------------------------------------------------- window geometry
+WINDOWED = {  # a layer with a window, made from keyword arguments, and how its errors begin
+    "Conv2D": (lambda **kwargs: Conv2D(1, 2, **kwargs), r"Conv2D\(1, 2, groups=1\)"),
+    "MaxPool2D": (lambda **kwargs: MaxPool2D(**kwargs), r"MaxPool2D\(kernel_size=.*\)"),
+}
+
+
+@pytest.mark.parametrize("layer", WINDOWED)
+@pytest.mark.parametrize(
+    "kwargs, what",
+    [
+        (dict(kernel_size=(2.7, 3.9)), "kernel_size"),
+        (dict(kernel_size=2.0), "kernel_size"),
+        (dict(kernel_size=(3, True)), "kernel_size"),
+        (dict(kernel_size=True), "kernel_size"),
+        (dict(kernel_size=3, stride=(1, 1.5)), "stride"),
+        (dict(kernel_size=3, padding=(0.5, 0)), "padding"),
+        (dict(kernel_size=(3, 3, 3)), "kernel_size"),
+    ],
+)
+def test_window_sizes_must_be_integers_in_either_form(layer, kwargs, what):
+    make, who = WINDOWED[layer]
+    with pytest.raises(ValueError, match=rf"^{who}: {what} must be an int"):
+        make(**kwargs)

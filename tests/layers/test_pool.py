@@ -119,23 +119,6 @@ def test_pool_matches_torch(rng):
     )
 
 
-@pytest.mark.parametrize(
-    "kwargs, what",
-    [
-        (dict(kernel_size=(2.7, 3.9)), "kernel_size"),
-        (dict(kernel_size=2.0), "kernel_size"),
-        (dict(kernel_size=(3, True)), "kernel_size"),
-        (dict(kernel_size=True), "kernel_size"),
-        (dict(kernel_size=3, stride=(1, 1.5)), "stride"),
-        (dict(kernel_size=3, padding=(0.5, 0)), "padding"),
-        (dict(kernel_size=(3, 3, 3)), "kernel_size"),
-    ],
-)
-def test_window_sizes_must_be_integers_in_either_form(kwargs, what):
-    with pytest.raises(ValueError, match=rf"^MaxPool2D\(kernel_size=.*\): {what} must be an int"):
-        MaxPool2D(**kwargs)
-
-
 @pytest.mark.parametrize("stride", [0, -1, (1, 0)])
 def test_non_positive_stride(stride):
     with pytest.raises(ValueError, match="MaxPool2D.*stride must be positive"):
