@@ -32,6 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
         (("--data", ".", "--image-size", "50"), "minimum is 67"),
         (("--data", ".", "--epochs", "0"), "--epochs"),
         (("--data", ".", "--backend", "numba"), "argument --backend: invalid choice: 'numba'"),
+        (("--demo", "--dummy"), "choose one of --demo and --dummy: each is a dataset"),
+        (("--data", ".", "--dummy", "10"), "choose one of DIR and --dummy"),
+        (("--dummy", "0"), "argument --dummy: must be >= 1, got 0"),
+        (("--dummy", "-e", "--resume", "x.npz"), "--dummy is for training"),
+        (("--dummy", "--dummy-classes", "1"), "argument --dummy-classes: must be >= 2, got 1"),
     ],
 )
 def test_user_mistakes_give_one_line(argv, message, capsys):

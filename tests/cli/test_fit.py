@@ -27,6 +27,7 @@ def test_training_writes_every_output(trained):
         "val_top5",
         "seconds",
         "images_per_sec",
+        "data_wait_share",
     }
     try:
         import matplotlib  # noqa: F401
@@ -86,3 +87,16 @@ def test_curves_skipped_without_matplotlib_is_said(colours, tmp_path, capsys, mo
     text = capsys.readouterr().out
     assert "curves.png will not be drawn: matplotlib is not installed" in text
     assert "curves in" not in text.splitlines()[-1] and not (tmp_path / "curves.png").exists()
+
+
+def test_dummy_data_trains_and_resumes_without_a_dataset(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["--dummy", 48, "--dummy-classes", 4, *TINY, "--output", out, "--epochs", 2, "-p", 2]
+    assert run(*argv) == 0
+    text = capsys.readouterr()
+    assert "data synthetic (--dummy): 48 train / 1 val images, batch 6" in text.out
+    assert "epoch 2/2" in text.out and "not learning" not in text.err  # random labels: no notice
+    history = Trainer.load(out / "checkpoint.npz").history
+    assert [r["epoch"] for r in history] == [1, 2] and history[0]["skipped"] == 0
+    assert run(*argv, "--resume", out / "checkpoint.npz", "--epochs", 3) == 0
+    assert "epoch 3/3" in capsys.readouterr().out

@@ -43,7 +43,9 @@ def _checked(check, parse=float, *limits):
     return convert
 
 
-COUNT = _checked(validate.integer, int, 0)
+COUNT, POSITIVE = _checked(validate.integer, int, 0), _checked(validate.integer, int, 1)
+#: pytorch/examples' --dummy: as many training images as ILSVRC2012's.
+DUMMY_IMAGES = 1_281_167
 
 
 def flag(name: str) -> str:
@@ -77,6 +79,14 @@ OPTIONS = [
     ("data", ("--demo",), dict(action="store_true",
         help="generate a small shapes dataset (once, in the cache folder) and train a small "
              "AlexNet on it (defaults: " + _DEMO_FLAGS + ")")),
+    ("data", ("--dummy",), dict(nargs="?", type=POSITIVE, const=DUMMY_IMAGES, metavar="N",
+        help="synthetic data in memory instead of a dataset (pytorch/examples' --dummy): N "
+             f"training images per epoch (default {DUMMY_IMAGES:,}, ILSVRC2012's) and N/25 "
+             "validation images of the input size, never read nor decoded: training's compute "
+             "alone")),
+    ("data", ("--dummy-classes",), dict(type=_checked(validate.integer, int, 2), default=1000,
+        metavar="K",
+        help="the classes of --dummy's data (default 1000)")),
     ("data", ("-j", "--workers"), dict(type=COUNT, metavar="N",
         help=f"data-loading processes (default: {os.cpu_count()} cores, shared among the MPI "
              "processes of a machine; 0 decodes in the main process)")),
@@ -188,7 +198,13 @@ def _check_combination(args) -> None:
             f"{uses[0]} needs a model: add --resume PATH (e.g. runs/alexnet/best.npz) or "
             "--weights PATH"
         )
-    if not args.predict and not args.export_onnx and not args.demo and not args.data:
-        raise UsageError("give a dataset: alexnet.py DIR (holding train/ and val/), or --demo")
-    if args.demo and args.data:
-        raise UsageError("--demo makes its own dataset; leave out DIR and --data")
+    sources = [s for s, on in (("DIR", args.data), ("--demo", args.demo),
+                               ("--dummy", args.dummy)) if on]  # fmt: skip
+    if not args.predict and not args.export_onnx and not sources:
+        raise UsageError(
+            "give a dataset: alexnet.py DIR (holding train/ and val/), --demo or --dummy"
+        )
+    if len(sources) > 1:
+        raise UsageError(f"choose one of {' and '.join(sources)}: each is a dataset")
+    if args.dummy and uses:
+        raise UsageError(f"--dummy is for training: it has no images for {uses[0]}")

@@ -25,7 +25,8 @@ def _describe(s: Session, say) -> None:
         f"{', ' + shape if shape else ''}: {t.model.num_parameters():,} parameters"
     )
     say(
-        f"data {s.data_dir}: {len(s.train_set)} train / {len(s.val_set)} val images, "
+        f"data {s.data_dir or 'synthetic (--dummy)'}: {len(s.train_set)} train / "
+        f"{len(s.val_set)} val images, "
         f"batch {run.batch_size}, {s.args.workers} workers; output {s.output}"
     )
     if s.comm.size > 1:
@@ -69,7 +70,7 @@ def run_training(args, comm=LOCAL, on_skip=None) -> int:
         t.fit(train, val, epochs, checkpoint=checkpoint, callbacks=_callbacks(s, curves))
     if t.stopped:
         launch = f"mpirun -n {comm.size} " if comm.size > 1 else ""
-        data = "--demo" if args.demo else str(args.data)
+        data = "--demo" if args.demo else f"--dummy {args.dummy}" if args.dummy else str(args.data)
         say(
             f"\n{t.stopped} received: saved {checkpoint} at epoch {t.epoch + 1}, step {t.step}. "
             f"Resume with: {launch}python examples/alexnet.py {data} "

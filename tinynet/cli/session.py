@@ -15,9 +15,10 @@ from ..data import (
     class_names,
     make_shapes_dataset,
 )
+from ..data.dummy import DummyBatches, dummy_splits
 from ..dist import LOCAL, eval_shard, local_batch_size, train_shard
 from ..models import alexnet
-from ..train import Trainer
+from ..train import StallWarning, Trainer
 from .args import UsageError
 from .settings import new_run, resumed_run
 from .weights import fine_tune, input_size, load_trainer, load_weights
@@ -122,8 +123,12 @@ class Session:
         self.args, self.comm, self.on_skip = args, comm, on_skip
         self.root = comm.rank == 0
         self.output = check_output(args) if self.root else Path(args.output)
-        self.data_dir = dataset_dir(args, comm)
-        self.train_set, self.val_set = check_dataset(self.data_dir)
+        if args.dummy:  # synthetic data in memory: no folder
+            self.data_dir = None
+            self.train_set, self.val_set = dummy_splits(args.dummy, args.dummy_classes)
+        else:
+            self.data_dir = dataset_dir(args, comm)
+            self.train_set, self.val_set = check_dataset(self.data_dir)
         self.classes = list(self.train_set.classes)
         if args.resume:
             self.trainer = load_trainer(args.resume, comm)
@@ -131,12 +136,15 @@ class Session:
             self.config, self.notes = resumed_run(args, self.trainer)
         else:
             self.config, self.notes = new_run(args), []
-            names = class_names(self.data_dir, self.classes)
+            names = self.classes if args.dummy else class_names(self.data_dir, self.classes)
             if args.weights:
                 self.trainer = self._from_weights(names)
             else:
                 self.trainer = new_trainer(self.config, len(self.classes), comm)
             self.trainer.extra = {"classes": self.classes, "class_names": names}
+        if args.dummy:  # random labels: no network learns them, and no one should be told so
+            callbacks = self.trainer.callbacks
+            self.trainer.callbacks = [c for c in callbacks if not isinstance(c, StallWarning)]
         try:
             self.local_batch = local_batch_size(self.config.batch_size, comm.size)
         except ValueError as err:
@@ -163,6 +171,8 @@ class Session:
         """Shuffled, augmented batches; in a multi-process run this rank's part of each global
         batch (``tinynet.dist.train_shard``)."""
         batch, rank, size = self.config.batch_size, self.comm.rank, self.comm.size
+        if self.args.dummy:  # every rank its share of each global batch, as with a dataset
+            return self._dummy(len(self.train_set) // batch)
 
         def mine(order):
             return train_shard(order, batch, rank, size)
@@ -175,8 +185,15 @@ class Session:
         )  # fmt: skip
 
     def val_loader(self, ten_crop: bool = False) -> DataLoader:
+        if self.args.dummy:
+            return self._dummy(-(-len(self.val_set) // self.config.batch_size), seed=1)
         info = self.trainer.model.info
         transform = EvalTransform.for_model(info, self.image_size, ten_crop=ten_crop)
         return eval_loader(
             self.val_set, transform, self.local_batch, comm=self.comm, **self._loader_options()
         )
+
+    def _dummy(self, steps: int, seed: int = 0) -> DummyBatches:
+        """--dummy's batches: ``steps`` (at least 1) of this rank's share of the batch."""
+        classes = len(self.classes)
+        return DummyBatches(max(1, steps), self.local_batch, self.image_size, classes, seed)
