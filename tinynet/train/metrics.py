@@ -28,10 +28,16 @@ class Stats:
     acc5: float
     images: int
     seconds: float
+    data_seconds: float = 0.0  # of ``seconds``, spent waiting for the next batch (training)
 
     @property
     def images_per_sec(self) -> float:
         return self.images / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def data_share(self) -> float:
+        """The share of ``seconds`` spent waiting for data, 0..1."""
+        return min(self.data_seconds / self.seconds, 1.0) if self.seconds > 0 else 0.0
 
     @property
     def top1_error(self) -> float:
@@ -43,13 +49,17 @@ class Stats:
 
 
 class Meter:
-    """Sums of loss and correct counts over a stream of batches, and the seconds they took."""
+    """Sums of loss and correct counts over a stream of batches, and the seconds they took.
 
-    FIELDS = ("images", "loss_sum", "top1", "top5", "seconds")
+    ``seconds`` is the pass's wall time so far; ``data_seconds`` the part of it spent waiting
+    for the next batch (measured by the training pass; the rest is the steps' compute).
+    """
 
-    def __init__(self, images=0, loss_sum=0.0, top1=0, top5=0, seconds=0.0):
+    FIELDS = ("images", "loss_sum", "top1", "top5", "seconds", "data_seconds")
+
+    def __init__(self, images=0, loss_sum=0.0, top1=0, top5=0, seconds=0.0, data_seconds=0.0):
         self.images, self.loss_sum, self.top1, self.top5 = int(images), loss_sum, top1, top5
-        self.seconds = float(seconds)
+        self.seconds, self.data_seconds = float(seconds), float(data_seconds)
 
     def update(self, loss: float, scores: np.ndarray, labels: np.ndarray) -> None:
         n = len(labels)
@@ -78,4 +88,6 @@ class Meter:
         """The pass's figures, summed over the ranks of ``comm`` (each counted its own samples)."""
         images, loss_sum, top1, top5 = comm.sum([self.images, self.loss_sum, self.top1, self.top5])
         summed = Meter(int(images), float(loss_sum), int(top1), int(top5))
-        return Stats(summed.loss, summed.acc1, summed.acc5, summed.images, self.seconds)
+        return Stats(
+            summed.loss, summed.acc1, summed.acc5, summed.images, self.seconds, self.data_seconds
+        )

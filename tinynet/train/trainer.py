@@ -70,6 +70,7 @@ class Trainer:
         self.stopped: str | None = None  # why the last fit ended early, or None
         self._active = ()
         self._resume_meter: Meter | None = None
+        self._pass_began = 0.0  # perf_counter at the training pass's start (minus resumed time)
         self._callback_state: dict = {}
         self.share_replicas()
 
@@ -146,13 +147,20 @@ class Trainer:
         meter, self._resume_meter = self._resume_meter or Meter(), None
         self.model.train()
         self._call("on_pass_begin", "train", total)
-        began = time.perf_counter() - meter.seconds
+        # meter.seconds: the pass's wall time (a resumed epoch's included); meter.data_seconds:
+        # the part of it from the end of one step to the next batch's arrival (the first batch's
+        # wait counts from here: starting the loader's workers is waiting for data too).
+        self._pass_began = time.perf_counter() - meter.seconds
+        waiting_since = time.perf_counter()
         for images, labels in batches:
+            meter.data_seconds += time.perf_counter() - waiting_since
             self._train_step(images, labels, meter)
-            meter.seconds = time.perf_counter() - began
-            if self._stop_agreed():
+            stop = self._stop_agreed()
+            meter.seconds = time.perf_counter() - self._pass_began
+            if stop:
                 self._interrupted(meter)
                 return None
+            waiting_since = time.perf_counter()
         self.epoch_step = 0
         stats = meter.total(self.comm)
         if stats.images == 0:
@@ -190,6 +198,7 @@ class Trainer:
         self.epoch_step += 1
         if count:
             meter.update(local_loss, scores, labels)
+        meter.seconds = time.perf_counter() - self._pass_began  # up to date for the callbacks
         self._call("on_batch_end", "train", meter)
 
     def evaluate(self, batches):
@@ -207,7 +216,8 @@ class Trainer:
         record = {
             "epoch": self.epoch + 1, "lr": self.optimizer.lr, "train_loss": train.loss,
             "train_top1": train.acc1, "seconds": train.seconds,
-            "images_per_sec": train.images_per_sec, "skipped": skipped, "is_best": False,
+            "data_seconds": train.data_seconds, "images_per_sec": train.images_per_sec,
+            "skipped": skipped, "is_best": False,
         }  # fmt: skip
         if val is not None:
             record.update(val_loss=val.loss, val_top1=val.acc1, val_top5=val.acc5)

@@ -11,7 +11,7 @@ from .base import Callback
 
 COLUMNS = (
     "epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
-    "seconds", "images_per_sec",
+    "seconds", "images_per_sec", "data_wait_share",
 )  # fmt: skip
 
 
@@ -32,7 +32,11 @@ class KeepBest(Callback):
 
 
 class MetricsCSV(Callback):
-    """Rewrite ``path`` after every epoch: one row per epoch with ``COLUMNS`` (empty if unknown)."""
+    """Rewrite ``path`` after every epoch: one row per epoch with ``COLUMNS`` (empty if unknown).
+
+    ``data_wait_share`` is the share (0..1) of the epoch's training seconds spent waiting for
+    batches (the record's ``data_seconds / seconds``).
+    """
 
     def __init__(self, path):
         self.path = Path(path)
@@ -42,6 +46,9 @@ class MetricsCSV(Callback):
         writer = csv.DictWriter(buf, COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in trainer.history:
+            row = dict(row)
+            if row.get("seconds") and "data_seconds" in row:
+                row["data_wait_share"] = min(row["data_seconds"] / row["seconds"], 1.0)
             writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
         atomic_write(self.path, lambda f: f.write(buf.getvalue().encode()))
 
