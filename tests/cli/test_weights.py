@@ -9,6 +9,7 @@ from tinynet.train import Trainer, load_checkpoint
 
 from ..helpers.caffe_files import random_weights, write
 from ..helpers.cli import run
+from ..helpers.torchvision_files import examples_checkpoint
 from ..helpers.toy_data import COLOURS, colour_image, write_colour_folders
 
 FLAGS = "-j 0 --no-progress -b 6 --epochs 1".split()
@@ -59,6 +60,49 @@ def test_a_pth_of_another_network_is_one_line(tmp_path, capsys):
     assert (
         err.startswith("alexnet.py: error:") and "resnet.pth" in err and len(err.splitlines()) == 1
     )
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_pytorch_examples_checkpoints_predict_as_their_state_dict(pth, tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    state = torch.load(pth, weights_only=True)
+    sources = [pth, tmp_path / "checkpoint.pth.tar", tmp_path / "model_best.pth"]
+    torch.save(examples_checkpoint(torch, state, wrapped="features"), sources[1])
+    torch.save(examples_checkpoint(torch, state, wrapped="model"), sources[2])
+    image = tmp_path / "red.png"
+    colour_image(COLOURS["red"], np.random.default_rng(5)).save(image)
+    printed = []
+    for source in sources:
+        assert run("--predict", image, "--weights", source) == 0
+        printed.append(capsys.readouterr().out)
+    assert len(printed[0].splitlines()) == 6 and printed[1] == printed[0] == printed[2]
+
+
+@pytest.mark.torch
+def test_a_pytorch_examples_checkpoint_of_another_arch_is_one_line(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "checkpoint.pth.tar"
+    state = {"module.conv1.weight": torch.zeros(64, 3, 7, 7), "module.fc.weight": torch.zeros(9)}
+    torch.save(examples_checkpoint(torch, state, arch="resnet18", wrapped=None), path)
+    assert run("--predict", tmp_path / "x.jpg", "--weights", path) == 2
+    assert capsys.readouterr().err == (
+        f"alexnet.py: error: --weights {path} is a pytorch/examples checkpoint of resnet18 "
+        "(epoch 12); tinynet imports AlexNet only\n"
+    )
+
+
+@pytest.mark.torch
+def test_a_tar_archive_as_weights_is_one_line(tmp_path, capsys):
+    pytest.importorskip("torch")
+    import tarfile
+
+    path = tmp_path / "ILSVRC2012_img_val.tar"
+    with tarfile.open(path, "w") as tar:
+        tar.add(__file__, arcname="x.py")
+    assert run("--predict", tmp_path / "x.jpg", "--weights", path) == 2
+    err = capsys.readouterr().err
+    assert "a tar archive, not a file written by torch.save" in err and len(err.splitlines()) == 1
 
 
 SMALL = "--image-size 67 --width 0.125 -j 0 --no-progress -b 6".split()
@@ -122,7 +166,10 @@ def test_export_onnx_gives_tinynets_output(trained, tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (("--predict", "x.jpg", "--weights", "w.txt"), "expected a .npz, .pth, .pt or .caffemodel"),
+        (
+            ("--predict", "x.jpg", "--weights", "w.txt"),
+            "expected a .npz, .pth, .pt, .pth.tar or .caffemodel",
+        ),
         (("--predict", "x.jpg", "--weights", "nowhere.pth"), "does not exist"),
         (("--export-onnx", "m.onnx"), "--export-onnx needs a model"),
         (("--export-onnx", "m.onnx", "--weights", "a.npz", "--resume", "b.npz"), "choose one"),

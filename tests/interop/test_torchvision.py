@@ -6,11 +6,11 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from tinynet.interop.torchvision import from_torchvision
+from tinynet.interop.torchvision import TORCHVISION_NAMES, OtherArchitecture, from_torchvision
 from tinynet.reference.conv import conv2d
 
 from ..helpers.adaptive_pool import reference as adaptive_avg_pool
-from ..helpers.torchvision_files import random_state, shapes
+from ..helpers.torchvision_files import examples_checkpoint, random_state, shapes
 
 # (key prefix, stride, padding) of each convolution, with a 3/2 max-pool after those marked
 CONVS = [("features.0", 4, 2, True), ("features.3", 1, 2, True), ("features.6", 1, 1, False)]
@@ -179,3 +179,69 @@ def test_a_path_without_torch_says_pip_install_torch(monkeypatch, tmp_path):
     with pytest.raises(ImportError, match="pip install torch") as err:
         from_torchvision(tmp_path / "alexnet.pth")
     assert "\n" not in str(err.value)
+
+
+def test_a_pytorch_examples_checkpoint_of_arrays_gives_its_weights():
+    state = {k: np.full(shape, i, np.float32) for i, (k, shape) in enumerate(shapes(10).items())}
+    wrapped = {k.replace("features.", "features.module.", 1): v for k, v in state.items()}
+    checkpoint = {"epoch": 90, "arch": "alexnet", "state_dict": wrapped, "best_acc1": 56.5}
+    checkpoint["optimizer"] = {"state": {}, "param_groups": [{"lr": 0.1, "params": [0]}]}
+    model = from_torchvision(checkpoint)
+    assert model.config["num_classes"] == 10 and not model.training
+    for tv, ours in TORCHVISION_NAMES.items():
+        for kind in ("weight", "bias"):
+            assert np.array_equal(model.params[f"{ours}.{kind}"], state[f"{tv}.{kind}"]), tv
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_pytorch_examples_checkpoints_give_the_state_dicts_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    state = random_state(10, seed=3)
+    expected = from_torchvision(state)
+    x = np.random.default_rng(4).standard_normal((1, 3, 67, 67)).astype(np.float32)
+    logits = expected.forward(x)
+    path = tmp_path / "checkpoint.pth.tar"  # features.module.0.weight, as for AlexNet
+    torch.save(examples_checkpoint(torch, state, wrapped="features"), path)
+    wrapped = examples_checkpoint(torch, state, wrapped="model")  # module.features.0.weight
+    assert "module.classifier.6.bias" in wrapped["state_dict"]
+    for name, source in [("file", path), ("in memory", wrapped)]:
+        model = from_torchvision(source)
+        assert model.info == expected.info and not model.training, name
+        different = [
+            k for k, v in expected.params.items() if not np.array_equal(v, model.params[k])
+        ]
+        assert different == [], name
+        np.testing.assert_array_equal(model.forward(x), logits, err_msg=name)
+
+
+def test_a_pytorch_examples_checkpoint_of_another_arch_is_one_line():
+    checkpoint = {"epoch": 12, "arch": "resnet18", "state_dict": {"module.fc.weight": np.zeros(3)}}
+    checkpoint["optimizer"] = {"state": {}, "param_groups": [{"lr": 0.1, "params": [0]}]}
+    message = one_line_error("a pytorch/examples checkpoint of resnet18", checkpoint)
+    assert message == (
+        "from_torchvision: a pytorch/examples checkpoint of resnet18 (epoch 12); "
+        "tinynet imports AlexNet only"
+    )
+    with pytest.raises(OtherArchitecture) as err:
+        from_torchvision({**checkpoint, "epoch": np.int64(3)})
+    assert (err.value.arch, err.value.epoch) == ("resnet18", 3)
+    del checkpoint["epoch"]
+    one_line_error(r"checkpoint of resnet18; tinynet imports AlexNet only$", checkpoint)
+
+
+def test_module_prefixes_that_collide_are_kept_and_reported():
+    state = zeros_state()
+    state["module.features.0.bias"] = state["features.0.bias"]
+    one_line_error(r"unexpected keys \(1\): module\.features\.0\.bias", state)
+
+
+@pytest.mark.torch
+def test_a_tar_archive_is_refused_unread(tmp_path):
+    pytest.importorskip("torch")
+    import tarfile
+
+    path = tmp_path / "images.tar"
+    with tarfile.open(path, "w") as tar:
+        tar.add(__file__, arcname="x.py")
+    one_line_error(f"'{path}': a tar archive, not a file written by torch.save", path)

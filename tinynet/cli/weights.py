@@ -1,5 +1,6 @@
 """Models from elsewhere on the command line: ``--weights`` (a tinynet ``.npz``, a torchvision
-``.pth``/``.pt`` state_dict or a Caffe ``.caffemodel``), fine-tuning them, ``--export-onnx``."""
+``.pth``/``.pt`` state_dict, a pytorch/examples ``.pth.tar`` checkpoint or a Caffe
+``.caffemodel``), fine-tuning them, ``--export-onnx``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from ..layers import Linear
 from ..train import CheckpointError, Trainer
 from .args import UsageError
 
-SUFFIXES = {".npz": "tinynet", ".pth": "torchvision", ".pt": "torchvision", ".caffemodel": "caffe"}
+SUFFIXES = {
+    ".npz": "tinynet",
+    ".pth": "torchvision",
+    ".pt": "torchvision",
+    ".tar": "torchvision",  # pytorch/examples' checkpoint.pth.tar and model_best.pth.tar
+    ".caffemodel": "caffe",
+}
 
 
 def load_weights(path):
@@ -20,14 +27,23 @@ def load_weights(path):
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise UsageError(f"--weights {path}: expected a .npz, .pth, .pt or .caffemodel file")
+        raise UsageError(
+            f"--weights {path}: expected a .npz, .pth, .pt, .pth.tar or .caffemodel file"
+        )
     if not path.is_file():
         raise UsageError(f"--weights {path} does not exist")
     try:
         if kind == "torchvision":
-            from ..interop.torchvision import from_torchvision
+            from ..interop.torchvision import OtherArchitecture, from_torchvision
 
-            return from_torchvision(path)
+            try:
+                return from_torchvision(path)
+            except OtherArchitecture as err:
+                at = f" (epoch {err.epoch})" if err.epoch is not None else ""
+                raise UsageError(
+                    f"--weights {path} is a pytorch/examples checkpoint of {err.arch}{at}; "
+                    "tinynet imports AlexNet only"
+                ) from None
         if kind == "caffe":
             from ..interop.caffe import from_caffe
 

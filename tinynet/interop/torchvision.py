@@ -1,8 +1,12 @@
 """torchvision's pretrained AlexNet in tinynet: its ``state_dict`` -> ``alexnet_torchvision``.
 
-Reading a ``.pth`` file needs PyTorch (imported only then, and only through
-``torch.load(..., weights_only=True)``: a file is never plainly unpickled); a dict of arrays
-or tensors needs nothing but NumPy.
+Also reads pytorch/examples' ImageNet checkpoints (``checkpoint.pth.tar``, ``model_best.pth.tar``:
+``{"epoch", "arch", "state_dict", "best_acc1", "optimizer", "scheduler"}``) of ``arch`` alexnet,
+their ``module.`` (DataParallel) key prefixes removed; the optimizer and scheduler are ignored.
+
+Reading a file needs PyTorch (imported only then, and only through
+``torch.load(..., weights_only=True)``: a file is never plainly unpickled, a checkpoint's
+optimizer and scheduler entries included); a dict of arrays or tensors needs nothing but NumPy.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from ..models import alexnet_torchvision, param_shapes
 from ..sequential import Sequential
 from ..validate import check_shapes, integer
 
-__all__ = ["from_torchvision", "TORCHVISION_NAMES", "IMAGENET_PREPROCESS"]
+__all__ = ["from_torchvision", "OtherArchitecture", "TORCHVISION_NAMES", "IMAGENET_PREPROCESS"]
 
 #: torchvision's module index -> tinynet's layer name, in the order of the state_dict.
 TORCHVISION_NAMES = {
@@ -41,11 +45,23 @@ IMAGENET_PREPROCESS = {
 }
 
 
+class OtherArchitecture(ValueError):
+    """A pytorch/examples checkpoint of a network other than AlexNet: its ``arch`` and
+    ``epoch`` (None when it has none)."""
+
+    def __init__(self, message: str, arch: str, epoch):
+        super().__init__(message)
+        self.arch, self.epoch = arch, epoch
+
+
 def from_torchvision(path_or_state_dict, *, num_classes=None) -> Sequential:
     """torchvision's AlexNet weights as an ``alexnet_torchvision`` model (float32, eval mode).
 
     ``path_or_state_dict``: a file written by ``torch.save(model.state_dict(), path)``, or that
-    dict itself (NumPy arrays or tensors; keys ``features.0.weight`` ... ``classifier.6.bias``).
+    dict itself (NumPy arrays or tensors; keys ``features.0.weight`` ... ``classifier.6.bias``,
+    ``module.`` wrappers of DataParallel removed), or a pytorch/examples checkpoint (file or
+    dict) holding such a ``state_dict``; OtherArchitecture (a ValueError) if its ``arch`` is not
+    ``alexnet``.
     ``num_classes`` defaults to the rows of ``classifier.6.weight``. Input (N, 3, H, W) RGB,
     H, W >= 63, normalised as ``model.info["preprocess"]`` says -> logits (N, num_classes).
     A ValueError (naming the file) for keys other than torchvision AlexNet's, a shape that
@@ -58,6 +74,7 @@ def from_torchvision(path_or_state_dict, *, num_classes=None) -> Sequential:
         where, state = "from_torchvision", path_or_state_dict
     if not isinstance(state, dict):
         raise ValueError(f"{where}: expected a state_dict (a dict), got {type(state).__name__}")
+    state = _without_wrappers(_state_dict(where, state))
     if num_classes is None:
         num_classes = _rows(state.get("classifier.6.weight"))
     num_classes = integer(f"{where}: num_classes", num_classes, 1)
@@ -69,6 +86,34 @@ def from_torchvision(path_or_state_dict, *, num_classes=None) -> Sequential:
     names = list(imagenet_words().values()) if num_classes == 1000 else []
     model.info = {"input_size": 224, "preprocess": dict(IMAGENET_PREPROCESS), "class_names": names}
     return model
+
+
+def _state_dict(where: str, state: dict) -> dict:
+    """``state`` itself, or the ``state_dict`` of a pytorch/examples checkpoint of AlexNet."""
+    if not isinstance(state.get("state_dict"), dict):
+        return state
+    arch, epoch = state.get("arch"), state.get("epoch")
+    if hasattr(epoch, "item"):  # a tensor or a NumPy scalar
+        epoch = epoch.item()
+    if arch is not None and str(arch).lower() != "alexnet":
+        at = f" (epoch {epoch})" if epoch is not None else ""
+        raise OtherArchitecture(
+            f"{where}: a pytorch/examples checkpoint of {arch}{at}; tinynet imports AlexNet only",
+            str(arch),
+            epoch,
+        )
+    return state["state_dict"]
+
+
+def _without_wrappers(state: dict) -> dict:
+    """``state`` with the ``module`` parts of its keys removed (``module.features.0.weight``,
+    ``features.module.0.weight`` -> ``features.0.weight``: DataParallel's wrapping), unless
+    two keys would then be the same."""
+    renamed = {
+        ".".join(part for part in k.split(".") if part != "module") if isinstance(k, str) else k: v
+        for k, v in state.items()
+    }
+    return renamed if len(renamed) == len(state) else state
 
 
 def _load(where: str, path) -> dict:
@@ -90,7 +135,13 @@ def _load(where: str, path) -> dict:
             f"refused it: {reason})"
         ) from None
     except (RuntimeError, EOFError, ValueError) as err:
-        raise ValueError(f"{where}: not a readable PyTorch file ({err})") from None
+        if "legacy .tar format" in str(err):
+            raise ValueError(
+                f"{where}: a tar archive, not a file written by torch.save (PyTorch's legacy "
+                ".tar format is not read: it cannot be loaded without executing pickled code)"
+            ) from None
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{where}: not a readable PyTorch file ({reason})") from None
 
 
 def _rows(weight) -> int:
