@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
         (("--dummy", "0"), "argument --dummy: must be >= 1, got 0"),
         (("--dummy", "-e", "--resume", "x.npz"), "--dummy is for training"),
         (("--dummy", "--dummy-classes", "1"), "argument --dummy-classes: must be >= 2, got 1"),
+        (("--demo", "--val-labels", "val.txt"), "--val-labels is for a dataset folder (DIR)"),
     ],
 )
 def test_user_mistakes_give_one_line(argv, message, capsys):

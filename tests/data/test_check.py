@@ -82,8 +82,8 @@ def test_check_flat_val_is_imagenet_raw_layout(tmp_path):
     with pytest.raises(DatasetError) as e:
         check_dataset(root)
     msg = str(e.value)
-    assert "holds 3 image(s) directly" in msg and "valprep.sh" in msg
-    assert "ILSVRC2012_val_00000000.JPEG" in msg and "class folders" in msg
+    assert "holds 3 image(s) directly" in msg and "no label file was found" in msg
+    assert "ILSVRC2012_val_00000000.JPEG" in msg and "--val-labels" in msg
 
 
 def test_check_flat_train(tmp_path):

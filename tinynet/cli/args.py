@@ -87,6 +87,12 @@ OPTIONS = [
     ("data", ("--dummy-classes",), dict(type=_checked(validate.integer, int, 2), default=1000,
         metavar="K",
         help="the classes of --dummy's data (default 1000)")),
+    ("data", ("--val-labels",), dict(metavar="FILE",
+        help="the labels of a flat DIR/val/ (ImageNet's validation images as downloaded): "
+             "Kaggle's LOC_val_solution.csv, Caffe's val.txt or the devkit's "
+             "ILSVRC2012_validation_ground_truth.txt (with meta.mat beside it); found without "
+             "this flag in DIR or DIR/val (the devkit's also in "
+             "DIR/ILSVRC2012_devkit_t12/data)")),
     ("data", ("-j", "--workers"), dict(type=COUNT, metavar="N",
         help=f"data-loading processes (default: {os.cpu_count()} cores, shared among the MPI "
              "processes of a machine; 0 decodes in the main process)")),
@@ -206,5 +212,8 @@ def _check_combination(args) -> None:
         )
     if len(sources) > 1:
         raise UsageError(f"choose one of {' and '.join(sources)}: each is a dataset")
+    if args.val_labels and (args.demo or args.dummy):
+        made = "--demo" if args.demo else "--dummy"
+        raise UsageError(f"--val-labels is for a dataset folder (DIR): {made} makes its own labels")
     if args.dummy and uses:
         raise UsageError(f"--dummy is for training: it has no images for {uses[0]}")

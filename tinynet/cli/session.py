@@ -128,7 +128,7 @@ class Session:
             self.train_set, self.val_set = dummy_splits(args.dummy, args.dummy_classes)
         else:
             self.data_dir = dataset_dir(args, comm)
-            self.train_set, self.val_set = check_dataset(self.data_dir)
+            self.train_set, self.val_set = check_dataset(self.data_dir, args.val_labels)
         self.classes = list(self.train_set.classes)
         if args.resume:
             self.trainer = load_trainer(args.resume, comm)

@@ -16,7 +16,7 @@ from .weights import input_size, load_trainer, load_weights, model_of
 def run_evaluation(args, comm=LOCAL, on_skip=None) -> int:
     """Evaluate --resume or --weights on DIR/val; under MPI each rank takes a part."""
     data_dir = dataset_dir(args, comm)
-    train_set, val_set = check_dataset(data_dir)
+    train_set, val_set = check_dataset(data_dir, args.val_labels)
     model, config = _model(args, comm, list(train_set.classes))
     batch = args.batch_size or (config or RunConfig()).batch_size
     transform = EvalTransform.for_model(model.info, input_size(model), ten_crop=args.ten_crop)

@@ -1,7 +1,8 @@
 """tinynet.data: image data pipeline (Pillow + NumPy only).
 
 ImageFolder / check_dataset / class_names read ``root/{train,val}/<class>/<image>``
-trees; TrainTransform / EvalTransform / ten_crop turn PIL images into normalised
+trees (a flat ImageNet ``val/`` with its label file is a LabelledFolder, see
+``val_labels``); TrainTransform / EvalTransform / ten_crop turn PIL images into normalised
 float32 CHW arrays; DataLoader batches them (optionally in worker processes,
 reproducibly); ArrayBatches batches in-memory arrays the same way; both resume
 mid-epoch with ``set_epoch(epoch, start)``. make_shapes_dataset generates a small
@@ -25,9 +26,11 @@ from .transforms import (
     TrainTransform,
     ten_crop,
 )
+from .val_labels import LabelledFolder
 
 __all__ = [
     "ImageFolder",
+    "LabelledFolder",
     "DatasetError",
     "check_dataset",
     "class_names",

@@ -9,10 +9,10 @@ from pathlib import Path
 from .errors import DatasetError
 from .folder import ImageFolder, find_classes, visible_entries
 from .image import IMG_EXTENSIONS, is_image_file
+from .val_labels import LabelledFolder, find_val_labels, looked_for
 
 __all__ = ["check_dataset"]
 
-VALPREP_URL = "https://raw.githubusercontent.com/soumith/imagenetloader.torch/master/valprep.sh"
 LAYOUT = "{root}/train/<class>/<image> and {root}/val/<class>/<image>"
 
 
@@ -55,14 +55,6 @@ def _check_split(root: Path, split: str) -> ImageFolder:
     entries = visible_entries(d)
     loose = [e.name for e in entries if is_image_file(e.name) and e.is_file()]
     classes = find_classes(d)
-    if loose and split == "val":
-        raise DatasetError(
-            f"'{d}' holds {len(loose)} image(s) directly (e.g. {_few(loose, 3)}) instead of in "
-            "class folders; labels come from folder names, so accuracy would be meaningless "
-            "(~0.1% on ImageNet). This is ImageNet's raw validation layout: sort the images "
-            f"into {d}/<wnid>/ folders, e.g. by running valprep.sh inside {d} as "
-            f"pytorch/examples does ({VALPREP_URL}), or from LOC_val_solution.csv."
-        )
     if loose:
         raise DatasetError(
             f"'{d}' holds {len(loose)} image(s) directly (e.g. {_few(loose, 3)}); every image "
@@ -76,14 +68,45 @@ def _check_split(root: Path, split: str) -> ImageFolder:
     return ImageFolder(d)
 
 
-def check_dataset(data_dir: str | os.PathLike) -> tuple[ImageFolder, ImageFolder]:
+def _flat_val(root: Path, classes: list[str], val_labels) -> LabelledFolder:
+    """ImageNet's raw validation layout: ``val/`` holding the images directly, labelled by
+    ``val_labels`` or the label file found in the dataset (``find_val_labels``)."""
+    d = root / "val"
+    entries = visible_entries(d)
+    loose = [e.name for e in entries if is_image_file(e.name) and e.is_file()]
+    folders = [e.name for e in entries if e.is_dir()]
+    if folders:
+        raise DatasetError(
+            f"'{d}' holds both {len(loose)} image(s) directly (e.g. {_few(loose, 3)}) and "
+            f"{len(folders)} folder(s) ({_few(folders, 3)}): either sort every image into "
+            f"{d}/<class>/ folders or leave them all flat with a label file."
+        )
+    labels = val_labels or find_val_labels(root)
+    if labels is None:
+        raise DatasetError(
+            f"'{d}' holds {len(loose)} image(s) directly (e.g. {_few(loose, 3)}), ImageNet's raw "
+            f"validation layout, but no label file was found (looked for {looked_for(root)}); "
+            "name one with --val-labels FILE, or sort the images into val/<wnid>/ folders."
+        )
+    return LabelledFolder(d, classes, labels, dataset_root=root)
+
+
+def check_dataset(
+    data_dir: str | os.PathLike, val_labels: str | os.PathLike | None = None
+) -> tuple[ImageFolder, ImageFolder]:
     """Validate ``data_dir`` -> (train ImageFolder, val ImageFolder).
+
+    A ``val/`` holding its images directly (ImageNet's raw validation layout) is labelled by
+    ``val_labels`` or, without it, by Kaggle's ``LOC_val_solution.csv``, Caffe's ``val.txt`` or
+    the devkit's ``ILSVRC2012_validation_ground_truth.txt`` (with ``meta.mat``) found in the
+    dataset: the val dataset is then a ``LabelledFolder``, which behaves as the sorted folder
+    (see ``tinynet.data.val_labels``).
 
     Raises ``DatasetError`` (a ``ValueError``) naming the problem and its fix for:
     a missing ``data_dir``, ``train/`` or ``val/``; a split without class folders;
-    images lying directly in a split (ImageNet's raw ``val/`` layout); an empty
-    class folder; ``val/`` classes that differ from ``train/`` classes; a single class;
-    a folder that cannot be read.
+    images lying directly in ``train/``; a flat ``val/`` without a label file, or whose label
+    file does not match its images or the training classes; an empty class folder; ``val/``
+    classes that differ from ``train/`` classes; a single class; a folder that cannot be read.
     """
     root = Path(data_dir)
     if not root.exists():
@@ -101,7 +124,17 @@ def check_dataset(data_dir: str | os.PathLike) -> tuple[ImageFolder, ImageFolder
         if not (root / split).is_dir():
             raise _missing_split(root, split)
     train = _check_split(root, "train")
-    val = _check_split(root, "val")
+    val_dir = root / "val"
+    if any(is_image_file(e.name) and e.is_file() for e in visible_entries(val_dir)):
+        val = _flat_val(root, train.classes, val_labels)
+    elif val_labels is not None:
+        raise DatasetError(
+            f"--val-labels {val_labels} is for a flat val/ (images directly in it), but "
+            f"'{val_dir}' holds no image directly: its labels come from its class folders. "
+            "Leave out --val-labels."
+        )
+    else:
+        val = _check_split(root, "val")
     if train.classes != val.classes:
         t, v = set(train.classes), set(val.classes)
         only_val, only_train = sorted(v - t), sorted(t - v)
