@@ -30,8 +30,9 @@ def run_evaluation(args, comm=LOCAL, on_skip=None) -> int:
     if comm.rank != 0:
         return 0
     crops = "10-crop" if args.ten_crop else "centre crop"
+    split = data_dir / "val" if (data_dir / "val").is_dir() else data_dir  # prepared: one folder
     print(
-        f"{args.resume or args.weights} on {data_dir / 'val'} ({stats.images} images, {crops}): "
+        f"{args.resume or args.weights} on {split} ({stats.images} images, {crops}): "
         f"loss {stats.loss:.4f}  Acc@1 {100 * stats.acc1:.2f} (error {100 * stats.top1_error:.2f})"
         f"  Acc@5 {100 * stats.acc5:.2f} (error {100 * stats.top5_error:.2f})"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import DatasetError
 from .folder import ImageFolder, find_classes, visible_entries
 from .image import IMG_EXTENSIONS, is_image_file
+from .prepared import PreparedDataset, is_prepared, open_prepared
 from .val_labels import LabelledFolder, find_val_labels, looked_for
 
 __all__ = ["check_dataset"]
@@ -93,8 +94,12 @@ def _flat_val(root: Path, classes: list[str], val_labels) -> LabelledFolder:
 
 def check_dataset(
     data_dir: str | os.PathLike, val_labels: str | os.PathLike | None = None
-) -> tuple[ImageFolder, ImageFolder]:
+) -> tuple[ImageFolder, ImageFolder] | tuple[PreparedDataset, PreparedDataset]:
     """Validate ``data_dir`` -> (train ImageFolder, val ImageFolder).
+
+    A prepared dataset (``data_dir/manifest.json``, written by ``python -m
+    tinynet.data.prepare``) gives (train, val) ``PreparedDataset``s, after its manifest is
+    checked against its arrays (shapes, counts, file sizes; see ``tinynet.data.prepared``).
 
     A ``val/`` holding its images directly (ImageNet's raw validation layout) is labelled by
     ``val_labels`` or, without it, by Kaggle's ``LOC_val_solution.csv``, Caffe's ``val.txt`` or
@@ -120,6 +125,13 @@ def check_dataset(
             f"Data directory '{root}' is a file, not a directory. "
             f"Expected layout: {LAYOUT.format(root=root)}."
         )
+    if is_prepared(root):
+        if val_labels is not None:
+            raise DatasetError(
+                f"--val-labels {val_labels} is for a flat val/, but '{root}' is a prepared "
+                "dataset, which holds its labels. Leave out --val-labels."
+            )
+        return open_prepared(root)
     for split in ("train", "val"):
         if not (root / split).is_dir():
             raise _missing_split(root, split)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import DatasetError
 from .folder import find_classes
+from .prepared import is_prepared, read_manifest
 
 __all__ = ["class_names", "imagenet_words", "MAPPING_FILES"]
 
@@ -53,7 +54,8 @@ def _default_classes(root: Path) -> list[str]:
 def class_names(root_parent: str | os.PathLike, classes: list[str] | None = None) -> list[str]:
     """Display name of each class, in class-index order -> list[str] (len = #classes).
 
-    ``root_parent`` is the dataset root holding ``train/`` and ``val/``;
+    ``root_parent`` is the dataset root holding ``train/`` and ``val/``, or a prepared
+    dataset (``tinynet.data.prepare``), whose manifest gives the names;
     ``classes`` defaults to the sorted folder names of ``train/`` (else ``val/``).
     Looks in ``root_parent`` for
 
@@ -68,6 +70,11 @@ def class_names(root_parent: str | os.PathLike, classes: list[str] | None = None
     that is not UTF-8 a ``DatasetError``.
     """
     root = Path(root_parent)
+    if is_prepared(root):  # a prepared dataset: the names its manifest keeps
+        manifest = read_manifest(root)
+        names = dict(zip(manifest["classes"], manifest["class_names"], strict=False))
+        classes = manifest["classes"] if classes is None else list(classes)
+        return [names.get(c, c) for c in classes]
     classes = list(classes) if classes is not None else _default_classes(root)
     for fname in MAPPING_FILES:
         path = root / fname
