@@ -48,7 +48,18 @@ def test_check_state_names_who_and_shortens_long_lists():
 
 def test_check_state_refuses_non_finite_floats_and_non_dicts():
     expected = {"w": np.zeros(2), "steps": np.zeros((), np.int64)}
-    with pytest.raises(ValueError, match="fc: w holds NaN or infinite values"):
+    with pytest.raises(ValueError, match="fc: w holds values that are NaN or infinite as float64"):
         check_state("fc", expected, {"w": np.array([0.0, np.inf]), "steps": np.array(3)})
+
+
+def test_check_state_refuses_values_that_become_infinite_on_the_cast_and_strings():
+    """Issue 25 #6: float64 1e300 loaded into float32 becomes inf; a string "nan" becomes NaN."""
+    expected = {"w": np.zeros(2, np.float32), "steps": np.zeros((), np.int64)}
+    big = {"w": np.array([0.0, 1e300]), "steps": np.array(3)}
+    with pytest.raises(ValueError, match=r"w holds .* infinite as float32 \(stored as float64\)"):
+        check_state("fc", expected, big)
+    with pytest.raises(ValueError, match="fc: w has dtype <U3, not a number type"):
+        check_state("fc", expected, {"w": np.array(["nan", "1"]), "steps": np.array(3)})
+    check_state("fc", expected, {"w": np.array([0.0, 1e30]), "steps": np.array(3)})  # fits
     with pytest.raises(ValueError, match="fc: a state dict must be a dict, got list"):
         check_state("fc", expected, [1, 2])

@@ -202,7 +202,8 @@ def check_shapes(who: str, expected: dict, found: dict) -> None:
 
 
 def check_state(who: str, expected: dict, state) -> None:
-    """``state`` must have exactly the keys of ``expected`` with the same shapes, finite values.
+    """``state`` must have exactly the keys of ``expected`` with the same shapes, number dtypes,
+    and values that stay finite when cast to the dtype of ``expected``'s floating arrays.
 
     ``expected`` maps names to arrays; the mismatches are listed as ``check_shapes`` does.
     """
@@ -210,10 +211,19 @@ def check_state(who: str, expected: dict, state) -> None:
         raise ValueError(f"{who}: a state dict must be a dict, got {type(state).__name__}")
     shapes = {k: np.shape(v) for k, v in expected.items()}
     check_shapes(f"{who}: state does not match", shapes, {k: np.shape(state[k]) for k in state})
-    for key in expected:
+    for key, target in expected.items():
         value = np.asarray(state[key])
-        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-            raise ValueError(f"{who}: {key} holds NaN or infinite values")
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"{who}: {key} has dtype {value.dtype}, not a number type")
+        target = np.asarray(target).dtype
+        if target.kind == "f":  # finite as stored AND after the cast (float64 1e300 -> inf)
+            with np.errstate(over="ignore", invalid="ignore"):
+                finite = np.isfinite(value.astype(target, copy=False))
+            if not np.all(finite):
+                raise ValueError(
+                    f"{who}: {key} holds values that are NaN or infinite as {target}"
+                    + (f" (stored as {value.dtype})" if value.dtype != target else "")
+                )
 
 
 def _listing(items, limit: int = 20) -> str:
