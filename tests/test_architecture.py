@@ -19,6 +19,7 @@ ROOT_FILES = {
     "layer": "core",
     "sequential": "core",
     "gradcheck": "core",
+    "atomic": "atomic",
 }
 ENGINE = {"core", "validate", "perf", "reference", "kernels", "layers", "models", "optim"}
 ALLOWED = {
@@ -30,11 +31,12 @@ ALLOWED = {
     "layers": {"layers", "core", "reference", "kernels", "validate", "perf"},
     "models": {"models", "layers", "core", "validate"},
     "optim": {"optim", "core", "validate"},
-    "data": {"data", "validate"},
+    "atomic": set(),
+    "data": {"data", "validate", "atomic"},
     "dist": {"dist"},
-    "train": ENGINE | {"train", "dist"},
-    "interop": ENGINE | {"interop", "data"},
-    "cli": ENGINE | {"train", "dist", "data", "interop", "cli"},
+    "train": ENGINE | {"train", "dist", "atomic"},
+    "interop": ENGINE | {"interop", "data", "atomic"},
+    "cli": ENGINE | {"train", "dist", "data", "interop", "cli", "atomic"},
 }
 #: Third-party packages the engine may use: the rest (tqdm, PIL, matplotlib, mpi4py) stay out.
 ENGINE_THIRD_PARTY = {"numpy", "numba"}

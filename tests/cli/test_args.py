@@ -72,7 +72,7 @@ def test_pytorch_conventions(colours, tmp_path, capsys):
     for flag, pointer in (  # noqa: F402
         ("--gpu", "CPU"),
         ("--world-size", "mpirun"),
-        ("--pretrained", "--resume"),
+        ("--pretrained", "--weights"),  # the README's pretrained section uses --weights
     ):
         assert run(colours, flag, "1") == 2
         err = capsys.readouterr().err

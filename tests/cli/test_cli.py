@@ -33,7 +33,7 @@ def test_no_readable_training_image_is_an_error(colours, tmp_path, capsys):
 def test_a_full_disk_is_one_line(colours, tmp_path, capsys, monkeypatch):
     import errno
 
-    from tinynet.train import atomic
+    from tinynet import atomic
 
     real = atomic.atomic_write
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tinynet.cli import main
+from tinynet.cli.run_folder import FolderLock
 
 from ..helpers.cli import SMALL, run
 from ..helpers.toy_data import colour_image
@@ -66,9 +67,11 @@ def test_an_unwritable_output_is_found_before_training(colours, tmp_path, capsys
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("tempfile.TemporaryFile", refuse)
+    monkeypatch.setattr(FolderLock, "_open", refuse)  # root ignores a read-only mode
     assert run(colours, "--output", tmp_path / "ro", "--epochs", 1, *SMALL) == 2
-    assert "cannot write into --output" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"cannot write into --output {tmp_path / 'ro'}: Permission denied" in err
+    assert not (tmp_path / "ro").exists()  # made to be tried, and removed
 
 
 def test_the_demo_dataset_is_made_once(tmp_path, monkeypatch, capsys):

@@ -173,9 +173,118 @@ def test_export_onnx_gives_tinynets_output(trained, tmp_path, capsys):
         (("--predict", "x.jpg", "--weights", "nowhere.pth"), "does not exist"),
         (("--export-onnx", "m.onnx"), "--export-onnx needs a model"),
         (("--export-onnx", "m.onnx", "--weights", "a.npz", "--resume", "b.npz"), "choose one"),
+        (("--pretrained",), "give a weights file to --weights"),  # issue 25 #31
     ],
 )
 def test_weights_mistakes_are_one_line(argv, message, capsys):
     assert run(*argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------- issue 25: export, flags
+def test_export_never_replaces_the_model_or_another_kind_of_file(trained, tmp_path, capsys):
+    """Issue 25 #2: --export-onnx best.npz --resume best.npz replaced the checkpoint."""
+    _, weights = trained
+    copy = tmp_path / "best.npz"
+    shutil.copy(weights, copy)
+    renamed = tmp_path / "old.onnx"  # a checkpoint that someone named .onnx
+    shutil.copy(weights, renamed)
+    cases = [
+        (("--export-onnx", copy, "--resume", copy), "that name is for a checkpoint"),
+        (("--export-onnx", tmp_path / "x.pth", "--weights", copy), "that name is for"),
+        (("--export-onnx", renamed, "--weights", renamed), "is the model's own file"),
+        (("--export-onnx", renamed, "--weights", copy), "exists and is not an ONNX file"),
+        (("--export-onnx", tmp_path, "--weights", copy), "is a folder"),
+    ]
+    for argv, message in cases:
+        assert run(*argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert copy.read_bytes() == weights.read_bytes() == renamed.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "old.onnx"]
+
+
+def test_export_errors_name_the_target(trained, tmp_path, capsys):
+    """Issue 25 #24: a path under a file gave "[Errno 17] File exists"."""
+    _, weights = trained
+    (tmp_path / "file").write_text("x")
+    assert run("--export-onnx", tmp_path / "file" / "m.onnx", "--weights", weights) == 2
+    err = capsys.readouterr().err
+    assert f"--export-onnx's folder {tmp_path / 'file'} is a file, not a folder" in err
+
+
+def test_export_cut_short_by_sigterm_says_so_and_leaves_no_file(trained, tmp_path, monkeypatch,
+                                                               capsys):  # fmt: skip
+    """Issue 25 #13: SIGTERM during --export-onnx died silently with its temporary file left;
+    a file left by a SIGKILL is removed by the next export."""
+    import os
+    import signal
+
+    from tinynet import atomic
+
+    _, weights = trained
+    path = tmp_path / "m.onnx"
+    (tmp_path / ".m.onnx.killed.tmp").write_bytes(b"left by a SIGKILL")
+    real = atomic.atomic_write
+
+    def terminated(target, write):
+        def write_then_sigterm(f):
+            write(f)
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives mid-write, before the rename
+
+        return real(target, write_then_sigterm)
+
+    monkeypatch.setattr("tinynet.interop.onnx_export.atomic_write", terminated)
+    assert run("--export-onnx", path, "--weights", weights) == 143
+    assert "terminated (SIGTERM)" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []  # the stale temporary file went too
+    monkeypatch.setattr("tinynet.interop.onnx_export.atomic_write", real)
+    assert run("--export-onnx", path, "--weights", weights) == 0
+    assert os.listdir(tmp_path) == ["m.onnx"]
+
+
+def test_a_folder_or_fifo_as_weights_is_named_as_such(tmp_path, capsys):
+    """Issue 25 #23: both were reported as "does not exist" (and a FIFO must not be opened)."""
+    import os
+
+    fifo = tmp_path / "w.npz"
+    os.mkfifo(fifo)
+    (tmp_path / "d.pth").mkdir()
+    for flag, path, message in [
+        ("--weights", fifo, "is not a regular file (a FIFO"),
+        ("--weights", tmp_path / "d.pth", "is a folder"),
+        ("--resume", fifo, "is not a regular file (a FIFO"),
+    ]:
+        assert run("--predict", "x.png", flag, path) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_model_flags_must_agree_with_the_weights(trained, tmp_path, capsys):
+    """Issue 25 #11: with --weights the model flags were ignored, yet recorded; a resume with
+    the true value was then refused."""
+    data, weights = trained
+    out = tmp_path / "tuned"
+    common = ("--weights", weights, "--output", out, "-j", 0, "--no-progress", "-b", 6)
+    for flags, message in [
+        (("--width", 0.5), "--width 0.5: the model of --weights"),
+        (("--image-size", 99), "has --image-size 67"),
+        (("-a", "alexnet-plain"), "has groups 2 and LRN"),
+    ]:
+        assert run(data, *common, *flags) == 2
+        assert message in capsys.readouterr().err
+    assert not out.exists()
+    assert run(data, *common, "--epochs", 1) == 0  # no model flags: the weights' model
+    assert Trainer.load(out / "checkpoint.npz").config.width == 0.125  # recorded as it is
+    resume = ("--resume", out / "checkpoint.npz", "-j", 0, "--no-progress", "--epochs", 2)
+    assert run(data, *resume, "--width", 0.125, "--image-size", 67) == 0
+
+
+def test_freeze_without_weights_is_refused(trained, tmp_path, capsys):
+    """Issue 25 #12: --freeze without --weights (or with --resume) was ignored without a word."""
+    data, weights = trained
+    assert run(data, "--freeze", 2, "--output", tmp_path / "x", *SMALL) == 2
+    assert "--freeze 2 keeps the first layers of --weights fixed" in capsys.readouterr().err
+    resume = ("--resume", weights.parent / "checkpoint.npz", "--output", tmp_path / "y")
+    assert run(data, *resume, "--freeze", 2, *SMALL) == 2  # nor is it ignored on a resume
+    assert "--freeze 2: the checkpoint's run has 0" in capsys.readouterr().err

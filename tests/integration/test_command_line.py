@@ -2,6 +2,7 @@
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def weights(path):
 def test_the_printed_resume_command_finishes_the_same_run(colours, tmp_path):
     flags = "--epochs 3 -b 4 --image-size 67 --width 0.125 -j 0 --seed 3".split()
     assert run(colours, "--output", tmp_path / "straight", *flags, "--no-progress") == 0
-    out = tmp_path / "stopped"
+    out = tmp_path / "stopped run"  # a space: the printed command quotes it (issue 25 #14)
     script = str(ROOT / "examples" / "alexnet.py")
     cmd = [sys.executable, script, str(colours), "--output", str(out), *flags, "-p", "1"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
@@ -71,7 +72,7 @@ def test_the_printed_resume_command_finishes_the_same_run(colours, tmp_path):
             break
     stdout = proc.communicate(timeout=120)[0]
     assert proc.returncode == 130, stdout
-    command = re.search(r"Resume with: (.*)", stdout).group(1).split()
+    command = shlex.split(re.search(r"Resume with: (.*)", stdout).group(1))
     assert command[:2] == ["python", "examples/alexnet.py"] and "-b" not in command
     resumed = subprocess.run(
         [sys.executable, script, *command[2:]], cwd=tmp_path, capture_output=True, text=True

@@ -8,6 +8,8 @@ applies to the whole run, on every rank; data-loader workers, forked from it, in
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -57,7 +59,8 @@ def _run(args, comm) -> int:
         return 2
     except TrainingDiverged as err:  # agreed on by every rank (the global loss)
         if comm.rank == 0:
-            print(f"alexnet.py: stopped: {err} {_last_checkpoint(args)}", file=sys.stderr)
+            saved = getattr(err, "saved", None) or _last_checkpoint(args)
+            print(f"alexnet.py: stopped: {err} {saved}", file=sys.stderr)
         return 1
     except (NoTrainingData, OSError) as err:  # no image readable; a disk full or read-only
         if comm.size > 1:
@@ -69,13 +72,42 @@ def _run(args, comm) -> int:
             raise
         print("\nalexnet.py: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("\nalexnet.py: terminated (SIGTERM); nothing was written", file=sys.stderr)
+        return 143
+
+
+class Terminated(Exception):
+    """SIGTERM arrived during a command without checkpoints (export, evaluation, prediction)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """SIGTERM raises ``Terminated`` (so files being written are cleaned up, and the command
+    says so and exits 143) instead of ending the process on the spot."""
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (a caller in Python): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _command(args, comm) -> int:
     if args.export_onnx:
         from .weights import export_onnx
 
-        return export_onnx(args) if comm.rank == 0 else 0
+        if comm.rank != 0:
+            return 0
+        with _sigterm_raises():
+            return export_onnx(args)
     if args.predict:
         from .use import run_prediction
 

@@ -61,7 +61,9 @@ NOT_HERE = {
     "--gpu": "tinynet runs on the CPU (threads: NUMBA_NUM_THREADS, OMP_NUM_THREADS)",
     "--world-size": "for several processes or machines launch with MPI: mpirun -n N python "
     "examples/alexnet.py ... (README: 'Training on several processes')",
-    "--pretrained": "tinynet has no weights to download; give a tinynet checkpoint to --resume",
+    "--pretrained": "tinynet downloads nothing; give a weights file to --weights (a "
+    "torchvision AlexNet .pth, BVLC's .caffemodel or a tinynet .npz; README: 'Pretrained "
+    "AlexNets')",
 }
 for _flag in ("--rank", "--dist-url", "--dist-backend", "--multiprocessing-distributed"):
     NOT_HERE[_flag] = NOT_HERE["--world-size"]
@@ -96,11 +98,13 @@ OPTIONS = [
     ("data", ("-j", "--workers"), dict(type=COUNT, metavar="N",
         help=f"data-loading processes (default: {os.cpu_count()} cores, shared among the MPI "
              "processes of a machine; 0 decodes in the main process)")),
-    ("output", ("--output",), dict(metavar="DIR", default="runs/alexnet",
-        help="where checkpoint.npz, best.npz, metrics.csv and curves.png go (default "
-             "runs/alexnet)")),
+    ("output", ("--output",), dict(metavar="DIR",
+        help="where checkpoint.npz, best.npz, metrics.csv and curves.png go (default: the "
+             "--resume checkpoint's folder, else runs/demo for --demo, runs/dummy for --dummy, "
+             "runs/alexnet for DIR); one run at a time uses a folder")),
     ("output", ("--overwrite",), dict(action="store_true",
-        help="start a new run in an --output that holds one (its files are replaced)")),
+        help="start a new run in an --output that holds one: its files are replaced when the "
+             "new run writes its first (end of its first epoch)")),
     ("output", ("--resume",), dict(metavar="PATH",
         help="continue a run from its checkpoint, with its settings unless flags change them; "
              "with -e or --predict, the model to use")),
@@ -181,6 +185,8 @@ def parse_args(argv=None, num_processes: int = 1) -> argparse.Namespace:
         raise UsageError(f"two datasets given: {args.data} and --data {args.data_flag}")
     args.data = args.data or args.data_flag
     _check_combination(args)
+    if args.output is None:
+        args.output = default_output(args)
     args.explicit = {k for k in RUN_SETTINGS if getattr(args, k) is not None}
     if num_processes > 1 and args.batch_size and not (args.evaluate or args.predict):
         try:
@@ -190,6 +196,14 @@ def parse_args(argv=None, num_processes: int = 1) -> argparse.Namespace:
     if args.workers is None:
         args.workers = cores_per_process(local_size())
     return args
+
+
+def default_output(args) -> str:
+    """--output when not given: a resumed run's own folder, else one per kind of dataset (so
+    the demo's run does not stand in the way of the first real one)."""
+    if args.resume:
+        return os.path.dirname(args.resume) or "."
+    return "runs/demo" if args.demo else "runs/dummy" if args.dummy else "runs/alexnet"
 
 
 def _check_combination(args) -> None:

@@ -6,11 +6,23 @@ alone prints and writes files (the trainer runs the other callbacks on rank 0 on
 
 from __future__ import annotations
 
+import shlex
 import sys
+from contextlib import nullcontext
 
 from ..dist import LOCAL, dropped_per_epoch
 from ..kernels import cache_is_warm
-from ..train import Curves, EpochLog, KeepBest, MetricsCSV, PrintEvery, ProgressBar, StopOnSignal
+from ..train import (
+    Curves,
+    EpochLog,
+    KeepBest,
+    MetricsCSV,
+    PrintEvery,
+    ProgressBar,
+    StopOnSignal,
+    TrainingDiverged,
+)  # fmt: skip
+from .run_folder import FolderLock, ReplaceOldRun
 from .session import Session
 
 EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
@@ -49,11 +61,29 @@ def _callbacks(s: Session, curves: Curves) -> list:
     terminal = sys.stderr.isatty() and not args.no_progress
     shown = [ProgressBar()] if terminal else [PrintEvery(args.print_freq)] * bool(args.print_freq)
     files = [KeepBest(out / "best.npz"), MetricsCSV(out / "metrics.csv"), curves]
-    return [StopOnSignal(), *shown, EpochLog(), *files]
+    return [StopOnSignal(), *s.replace_old, *shown, EpochLog(), *files]
 
 
 def run_training(args, comm=LOCAL, on_skip=None) -> int:
     s = Session(args, comm, on_skip)
+    # rank 0 writes the files: it holds the folder (a second run there is refused) and looks
+    # at the folder again under the lock (a run may have written there since the first look)
+    with FolderLock(s.output, "training") if s.root else nullcontext():
+        replacing = s.check_folder(held=True)
+        # the old run's files (--overwrite) go when the first of the new run's is written
+        s.replace_old = [ReplaceOldRun(s.output, replacing)] if replacing else []
+        try:
+            return _train(s, args, comm)
+        except TrainingDiverged as err:
+            if s.replace_old and s.replace_old[0].old:  # the new run wrote nothing
+                err.saved = (
+                    f"No checkpoint was written: no epoch was complete; the old run's files in "
+                    f"{s.output} are as they were."
+                )
+            raise
+
+
+def _train(s: Session, args, comm) -> int:
     t, epochs = s.trainer, s.config.epochs
     say = print if s.root else _silent
     _describe(s, say)
@@ -70,11 +100,10 @@ def run_training(args, comm=LOCAL, on_skip=None) -> int:
         t.fit(train, val, epochs, checkpoint=checkpoint, callbacks=_callbacks(s, curves))
     if t.stopped:
         launch = f"mpirun -n {comm.size} " if comm.size > 1 else ""
-        data = "--demo" if args.demo else f"--dummy {args.dummy}" if args.dummy else str(args.data)
         say(
             f"\n{t.stopped} received: saved {checkpoint} at epoch {t.epoch + 1}, step {t.step}. "
-            f"Resume with: {launch}python examples/alexnet.py {data} "
-            f"--output {args.output} --resume {checkpoint}"
+            f"Resume with: {launch}python examples/alexnet.py {s.data_command()} "
+            f"--output {shlex.quote(str(args.output))} --resume {shlex.quote(str(checkpoint))}"
         )
         return EXIT_INTERRUPTED.get(t.stopped, 1)
     written = [name for name in ("checkpoint.npz", "best.npz") if (s.output / name).exists()]

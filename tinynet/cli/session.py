@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import tempfile
+import shlex
 from pathlib import Path
 
 from ..data import (
@@ -20,12 +19,11 @@ from ..dist import LOCAL, eval_shard, local_batch_size, train_shard
 from ..models import alexnet
 from ..train import StallWarning, Trainer
 from .args import UsageError
-from .settings import new_run, resumed_run
+from .run_folder import FolderLock, check_run_folder
+from .settings import describe_model, new_run, resumed_run
 from .weights import fine_tune, input_size, load_trainer, load_weights
 
 DEMO_DATA = dict(num_classes=6, train_per_class=900, val_per_class=100, image_size=72, seed=0)
-#: The files of a run in its --output folder.
-RUN_FILES = ("checkpoint.npz", "best.npz", "metrics.csv", "curves.png")
 
 
 def cache_dir() -> Path:
@@ -52,32 +50,6 @@ def dataset_dir(args, comm=LOCAL) -> Path:
     return make_shapes_dataset(root, **DEMO_DATA)  # made: this only checks it
 
 
-def check_output(args) -> Path:
-    """The --output folder of a training run, made and found writable before any work; a
-    folder holding another run is refused unless --overwrite (whose files it then removes)."""
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--output {out} is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as err:
-        raise UsageError(f"cannot write into --output {out}: {err.strerror or err}") from None
-    taken = [name for name in RUN_FILES if (out / name).exists()]
-    here = args.resume and Path(args.resume).resolve().parent == out.resolve()
-    if taken and not here and not args.overwrite:
-        raise UsageError(
-            f"{out} already holds a run ({', '.join(taken)}): continue it with --resume "
-            f"{out / 'checkpoint.npz'}, start over there with --overwrite, or choose another "
-            "--output"
-        )
-    if taken and args.overwrite and not here:
-        for name in taken:
-            (out / name).unlink()
-    return out
-
-
 def check_classes(trainer: Trainer, classes: list[str], path) -> None:
     """The checkpoint must have been trained on the same classes as the dataset."""
     saved = trainer.extra.get("classes")
@@ -91,6 +63,17 @@ def check_classes(trainer: Trainer, classes: list[str], path) -> None:
         raise UsageError(
             f"checkpoint {path} was trained on other classes than the dataset's "
             f"(e.g. {saved[:3]} vs {classes[:3]})"
+        )
+
+
+def check_freeze(model, freeze: int) -> None:
+    """--freeze N must leave at least one layer with parameters to train."""
+    layers = [name for name, layer in model if layer.params]
+    if freeze >= len(layers):
+        raise UsageError(
+            f"--freeze {freeze} would keep all {len(layers)} layers with parameters of the model "
+            f"fixed ({', '.join(layers)}): nothing would be trained; give at most "
+            f"{len(layers) - 1}"
         )
 
 
@@ -122,7 +105,9 @@ class Session:
     def __init__(self, args, comm=LOCAL, on_skip=None):
         self.args, self.comm, self.on_skip = args, comm, on_skip
         self.root = comm.rank == 0
-        self.output = check_output(args) if self.root else Path(args.output)
+        self.output = Path(args.output)
+        if self.root and self.output.exists() and not self.output.is_dir():
+            raise UsageError(f"--output {self.output} is a file, not a folder")
         if args.dummy:  # synthetic data in memory: no folder
             self.data_dir = None
             self.train_set, self.val_set = dummy_splits(args.dummy, args.dummy_classes)
@@ -150,13 +135,40 @@ class Session:
         except ValueError as err:
             raise UsageError(str(err)) from None
         self.image_size = input_size(self.trainer.model)
+        self.replacing = self.check_folder()  # last: the dataset, weights and settings are good
+
+    def check_folder(self, held: bool = False) -> list[str]:
+        """The old run's files in --output that this run will replace when it writes its first
+        file (``run_folder.check_run_folder``; a UsageError if it may not, or if another
+        process holds the folder, unless this one does: ``held``); rank 0's only."""
+        if not self.root:
+            return []
+        args = self.args
+        if not held:
+            FolderLock(self.output, "training").check_free()
+        return check_run_folder(
+            self.output, resume=args.resume, weights=[args.weights] if args.weights else [],
+            overwrite=args.overwrite, data=self.data_command(),
+        )  # fmt: skip
+
+    def data_command(self) -> str:
+        """The dataset as the command line gave it: DIR, --demo or --dummy N."""
+        args = self.args
+        if args.demo:
+            return "--demo"
+        if args.dummy:
+            classes = f" --dummy-classes {args.dummy_classes}" if args.dummy_classes != 1000 else ""
+            return f"--dummy {args.dummy}{classes}"
+        return shlex.quote(str(args.data))
 
     def _from_weights(self, names) -> Trainer:
         """A trainer that starts from --weights: a new last layer if the dataset's classes
         differ (fine-tuning), the first --freeze layers with parameters kept fixed."""
         model = load_weights(self.args.weights)
+        check_freeze(model, self.config.freeze)
         note = fine_tune(model, self.classes, names, self.config.seed)
-        self.config = dataclasses.replace(self.config, weights=str(self.args.weights))
+        weights, given = str(self.args.weights), self.args.explicit
+        self.config = describe_model(self.config, model, weights, given)
         trainer = Trainer.for_model(model.train(), self.config, comm=self.comm)
         self.notes = [note] if note else []
         if trainer.frozen:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..train import RunConfig
+from ..train.config import ARCHS
 from .args import UsageError, flag
 
 MODEL = ("arch", "image_size", "width", "groups", "no_lrn", "init")
@@ -33,12 +34,50 @@ SCHEDULE_NAMES = {"lr": "base_lr"}
 
 
 def new_run(args) -> RunConfig:
-    """The configuration of a new run: the defaults (the demo's), then the flags given."""
+    """The configuration of a new run: the defaults (the demo's), then the flags given.
+
+    With --weights the model is the file's (``describe_model``)."""
     given = {key: getattr(args, key) for key in args.explicit}
+    if "freeze" in given and not args.weights:
+        raise UsageError(
+            f"--freeze {given['freeze']} keeps the first layers of --weights fixed while "
+            "fine-tuning: give --weights PATH (a new run from scratch trains every layer)"
+        )
     try:
         return RunConfig.demo(**given) if args.demo else RunConfig(**given)
     except ValueError as err:
         raise UsageError(str(err).removeprefix("RunConfig: ")) from None
+
+
+def describe_model(config: RunConfig, model, weights: str, given=()) -> RunConfig:
+    """``config`` with its model settings (``MODEL``) made those of ``model``, the model a run
+    starts from ``weights``: what the checkpoint records, and what --resume compares with.
+
+    ``given``: the model settings the user typed; one that disagrees with the weights' model,
+    or that the weights do not record (the init of imported weights), is refused."""
+    cfg = model.config
+    size = int(model.info.get("input_size") or cfg["input_size"])
+    shape = dict(image_size=size, width=cfg.get("width", 1.0), groups=cfg.get("groups", 1))
+    shape["no_lrn"] = not cfg.get("lrn", False)
+    shape["init"] = cfg.get("init")
+    for key in (k for k in MODEL if k in given):
+        if key == "arch":  # the architecture's towers and LRN against the model's
+            implied = ARCHS[config.arch]
+            fits = all(implied[k] == shape[k] for k in implied)
+            has = f"has groups {shape['groups']} and {'no ' * shape['no_lrn']}LRN"
+        else:
+            fits = getattr(config, key) == shape[key]
+            has = "records no init" if shape[key] is None else f"has {flag(key)} {shape[key]}"
+        if not fits:
+            raise UsageError(
+                f"{flag(key)} {getattr(config, key)}: the model of --weights {weights} {has}, "
+                f"and the file sets the model's shape: leave out {flag(key)}"
+            )
+    return dataclasses.replace(config, weights=weights, **_known(shape))
+
+
+def _known(shape: dict) -> dict:
+    return {key: value for key, value in shape.items() if value is not None}
 
 
 def resumed_run(args, trainer) -> tuple[RunConfig, list[str]]:

@@ -12,6 +12,7 @@ from ..dist import LOCAL
 from ..layers import Linear
 from ..train import CheckpointError, Trainer
 from .args import UsageError
+from .run_folder import RUN_FILES, FolderLock
 
 SUFFIXES = {
     ".npz": "tinynet",
@@ -30,8 +31,7 @@ def load_weights(path):
         raise UsageError(
             f"--weights {path}: expected a .npz, .pth, .pt, .pth.tar or .caffemodel file"
         )
-    if not path.is_file():
-        raise UsageError(f"--weights {path} does not exist")
+    _check_regular(path, "--weights")
     try:
         if kind == "torchvision":
             from ..interop.torchvision import OtherArchitecture, from_torchvision
@@ -67,12 +67,21 @@ def load_trainer(path, comm=LOCAL) -> Trainer:
             else ""
         )
         raise UsageError(f"--resume {path} is a folder, not a checkpoint file{hint}")
-    if not path.is_file():
-        raise UsageError(f"checkpoint {path} does not exist")
+    _check_regular(path, "checkpoint")
     try:
         return Trainer.load(path, comm=comm)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
+
+
+def _check_regular(path: Path, what: str) -> None:
+    """Only a regular file is read: a FIFO would block for ever, a folder is a mistake."""
+    if path.is_file():
+        return
+    if not path.exists():
+        raise UsageError(f"{what} {path} does not exist")
+    kind = "a folder" if path.is_dir() else "not a regular file (a FIFO, socket or device)"
+    raise UsageError(f"{what} {path} is {kind}")
 
 
 def model_of(trainer: Trainer):
@@ -109,14 +118,52 @@ def fine_tune(model, classes: list[str], names: list[str], seed: int) -> str | N
 
 
 def export_onnx(args) -> int:
-    """Write the --weights or --resume model to ``args.export_onnx`` as ONNX."""
+    """Write the --weights or --resume model to ``args.export_onnx`` as ONNX, holding the
+    target's folder (``FolderLock``); the target may not be the model's file or another kind of
+    file (``check_export_target``)."""
     from ..interop.onnx_export import to_onnx
 
-    model = load_weights(args.weights) if args.weights else model_of(load_trainer(args.resume))
+    target, source = Path(args.export_onnx), Path(args.weights or args.resume)
+    check_export_target(target, source)
+    model = load_weights(source) if args.weights else model_of(load_trainer(source))
     size = input_size(model)
-    try:
-        path = to_onnx(model, args.export_onnx, (1, 3, size, size))
-    except (ValueError, ImportError, OSError) as err:
-        raise UsageError(str(err)) from None
+    with FolderLock(target.parent, "export", flag="--export-onnx's folder"):
+        check_export_target(target, source)  # again, now that no one else writes there
+        try:
+            path = to_onnx(model, target, (1, 3, size, size))
+        except (ValueError, ImportError) as err:
+            raise UsageError(str(err)) from None
     print(f"wrote {path}: input (N, 3, {size}, {size}), {model.num_parameters():,} parameters")
     return 0
+
+
+def check_export_target(target: Path, source: Path) -> None:
+    """--export-onnx may write a new file or replace an ONNX file, nothing else: not the model
+    it reads, not a checkpoint, weights or run file, not a folder."""
+    if target.suffix.lower() in (*SUFFIXES, ".npy", ".prototxt") or target.name in RUN_FILES:
+        raise UsageError(
+            f"--export-onnx {target}: that name is for a checkpoint or weights file; give the "
+            "ONNX file a name ending in .onnx"
+        )
+    if target.is_dir():
+        raise UsageError(f"--export-onnx {target} is a folder: give a file name ending in .onnx")
+    if not target.exists() and not target.is_symlink():
+        return
+    if source.exists() and target.exists() and target.samefile(source):
+        raise UsageError(f"--export-onnx {target} is the model's own file: it would be replaced")
+    if not target.is_file():
+        raise UsageError(f"--export-onnx {target} exists and is not a regular file")
+    if target.suffix.lower() != ".onnx" or _is_zip(target):
+        raise UsageError(
+            f"--export-onnx {target} exists and is not an ONNX file: it would be replaced; "
+            "choose another name (ending in .onnx)"
+        )
+
+
+def _is_zip(path: Path) -> bool:
+    """A checkpoint, .npz or .pth (zip archives) renamed .onnx."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..atomic import atomic_write, fsync_dir
 from .check import check_dataset
 from .errors import DatasetError
 from .image import open_rgb
@@ -68,28 +69,9 @@ def _names(split: str) -> tuple[str, str]:
 
 
 def _write_json(path: Path, obj) -> None:
-    """``obj`` as JSON at ``path``, atomically (temporary file, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """``obj`` as JSON at ``path``, atomically (``tinynet.atomic``)."""
+    text = json.dumps(obj, indent=1) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _check_places(src: Path, dst: Path) -> None:
@@ -230,9 +212,9 @@ def _finish(part: Path, dst: Path, plan: dict | None, workers: int) -> dict:
     for name in manifest["files"]:
         if (part / name).exists():
             os.replace(part / name, dst / name)
-    _fsync_dir(dst)
+    fsync_dir(dst)
     os.replace(part / MANIFEST, dst / MANIFEST)
-    _fsync_dir(dst)
+    fsync_dir(dst)
     shutil.rmtree(part)
     return manifest
 

@@ -26,13 +26,12 @@ Needs the ``onnx`` package (``pip install onnx``, or the ``interop`` extra).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import layers
+from ..atomic import atomic_write
 from ..sequential import Sequential
 
 __all__ = ["to_onnx", "MIN_OPSET"]
@@ -66,7 +65,8 @@ def to_onnx(model, path, input_shape, *, opset: int = 17) -> Path:
     out_shape = shapes[-1][1] if shapes else (1, *chw)
     proto = graph.model(chw, out_shape, opset, model.info)
     onnx.checker.check_model(proto)
-    return _write_atomically(path, proto.SerializeToString())
+    data = proto.SerializeToString()
+    return atomic_write(path, lambda f: f.write(data))
 
 
 def _import_onnx():
@@ -269,26 +269,3 @@ def _exporter(name: str, layer):
             f"{supported}"
         )
     return export
-
-
-def _write_atomically(path, data: bytes) -> Path:
-    """``data`` to a temporary file beside ``path``, then renamed onto it; removed on error."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)  # mkstemp makes 0600: give the file the mode open() would
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path

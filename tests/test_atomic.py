@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tinynet.train.atomic import atomic_copy, atomic_write
+from tinynet.atomic import atomic_copy, atomic_write
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_a_full_disk_is_one_line_naming_the_target_and_the_cause(tmp_path):
     with pytest.raises(OSError) as info:
         atomic_write(path, _disk_full)
     err = info.value
-    assert str(err) == f"cannot write {path}: [Errno 28] No space left on device"
+    assert str(err) == f"cannot write {path}: No space left on device"
     assert err.errno == errno.ENOSPC
     assert err.__suppress_context__ and err.__cause__ is None  # one traceback, not a chain
     shown = "".join(traceback.format_exception(err))
@@ -139,11 +139,19 @@ def test_an_unwritable_directory_names_the_target(tmp_path, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".out.bin.x.tmp"))
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    with pytest.raises(
-        PermissionError, match=rf"^cannot write {tmp_path / 'out.bin'}: \[Errno 13\]"
-    ):
+    with pytest.raises(PermissionError) as info:
         atomic_write(tmp_path / "out.bin", lambda f: f.write(b"new"))
+    assert str(info.value) == f"cannot write {tmp_path / 'out.bin'}: Permission denied"  # not .tmp
     assert os.listdir(tmp_path) == []
+
+
+def test_a_parent_that_is_a_file_is_named(tmp_path):
+    """Issue 25 #24: a path under a file said "[Errno 17] File exists"."""
+    (tmp_path / "model").write_bytes(b"a file")
+    target = tmp_path / "model" / "sub" / "alexnet.onnx"
+    with pytest.raises(OSError) as info:
+        atomic_write(target, lambda f: f.write(b"new"))
+    assert str(info.value) == f"cannot write {target}: {tmp_path / 'model'} is a file, not a folder"
 
 
 # ----------------------------------------------------------------------------- stale temporaries
