@@ -173,6 +173,8 @@ def test_bad_arguments_are_refused(tmp_path, rng):
     model = Sequential([("conv", Conv2D(1, 2, 3, rng=rng))])
     with pytest.raises(ValueError, match="input_shape"):
         to_onnx(model, tmp_path / "m.onnx", (1, 5, 5, 5, 5))
+    with pytest.raises(ValueError, match="is too big to trace"):  # issue 25 #28: NumPy's error
+        to_onnx(model, tmp_path / "m.onnx", (1, 3, 10**9, 10**9))
     with pytest.raises(ValueError, match="opset"):
         to_onnx(model, tmp_path / "m.onnx", (1, 1, 5, 5), opset=5)
     with pytest.raises(ValueError, match="Sequential"):

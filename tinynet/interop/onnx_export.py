@@ -26,6 +26,7 @@ Needs the ``onnx`` package (``pip install onnx``, or the ``interop`` extra).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ __all__ = ["to_onnx", "MIN_OPSET"]
 
 #: Unsqueeze/Squeeze take their axes as inputs from opset 13 on (used for an even-sized LRN).
 MIN_OPSET = 13
+#: The largest (C, H, W) ``to_onnx`` traces: 2**26 float32 values (256 MiB) per image.
+MAX_TRACE_VALUES = 2**26
 
 
 def to_onnx(model, path, input_shape, *, opset: int = 17) -> Path:
@@ -94,7 +97,13 @@ def _checked_shape(input_shape) -> tuple[int, int, int]:
             f"to_onnx: input_shape must be (N, C, H, W) or (C, H, W) positive integers, "
             f"got {input_shape!r}"
         )
-    return dims[-3:]
+    chw = dims[-3:]
+    if math.prod(chw) > MAX_TRACE_VALUES:  # the shapes are traced by a forward pass on zeros
+        raise ValueError(
+            f"to_onnx: input_shape {input_shape!r} is too big to trace: one image of "
+            f"{math.prod(chw):,} values (at most {MAX_TRACE_VALUES:,}: AlexNet's is 154,587)"
+        )
+    return chw
 
 
 def _trace(model: Sequential, chw) -> list[tuple[tuple, tuple]]:
