@@ -209,3 +209,11 @@ def test_freeze_of_every_layer_is_one_line_and_leaves_no_folder(colours, out, tm
     assert "--freeze 8 would keep all 8 layers with parameters" in err and "at most 7" in err
     assert not new.exists()
     assert main([str(a) for a in (colours, *argv, "--freeze", 7, "--no-progress")]) == 0
+
+
+def test_an_output_inside_the_dataset_is_refused(colours, tmp_path, capsys):
+    """A run's files may not mix with a dataset's (issue 25: no save replaces a dataset file)."""
+    for out in (colours, colours / "train", colours / "runs"):
+        assert run(colours, "--output", out, "--epochs", 1, *SMALL) == 2
+        assert f"--output {out} is inside the dataset" in capsys.readouterr().err
+    assert not (colours / "runs").exists()

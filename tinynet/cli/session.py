@@ -144,6 +144,11 @@ class Session:
         if not self.root:
             return []
         args = self.args
+        if self.data_dir is not None and _inside(self.output, self.data_dir):
+            raise UsageError(
+                f"--output {self.output} is inside the dataset {self.data_dir}: the run's files "
+                "would mix with the images; choose a folder outside it"
+            )
         if not held:
             FolderLock(self.output, "training").check_free()
         return check_run_folder(
@@ -209,3 +214,9 @@ class Session:
         """--dummy's batches: ``steps`` (at least 1) of this rank's share of the batch."""
         classes = len(self.classes)
         return DummyBatches(max(1, steps), self.local_batch, self.image_size, classes, seed)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or below it (both resolved)."""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
