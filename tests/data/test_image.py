@@ -1,11 +1,14 @@
 """Tests of ``tinynet.data.image``."""
 
+import os
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
 from tinynet.data import open_rgb
-from tinynet.data.image import to_rgb
+from tinynet.data.image import UnusableImageError, to_rgb
 from tinynet.data.transforms import resize_shorter
 
 from ..helpers.images import _smooth, rgb_image, write_image
@@ -63,3 +66,33 @@ def test_jpeg_draft_decodes_smaller_but_big_enough(tmp_path):
     b = np.asarray(resize_shorter(small, 200), np.float32)
     assert a.shape == b.shape and np.abs(a - b).mean() < 2
     assert open_rgb(path, min_size=600).size == (1040, 800), "no reduction below 2x"
+
+
+# ------------------------------------------------------------- regular files only
+def test_only_regular_files_are_opened(tmp_path):
+    # issue 25 #17: opening a FIFO waits for a writer for ever; a device may never end
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    raised = []
+
+    def open_fifo():
+        with pytest.raises(UnusableImageError, match=r"^not a regular file \(a FIFO\)$"):
+            open_rgb(fifo)
+        raised.append(True)
+
+    worker = threading.Thread(target=open_fifo)
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # blocked in open: a writer lets it go
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join()
+    assert raised, "open_rgb waited on the FIFO"
+    with pytest.raises(UnusableImageError, match=r"not a regular file \(a directory\)"):
+        open_rgb(tmp_path)
+    with pytest.raises(UnusableImageError, match=r"not a regular file \(a character device\)"):
+        open_rgb("/dev/null")
+    with pytest.raises(FileNotFoundError):
+        open_rgb(tmp_path / "missing.png")
+    link = tmp_path / "link.png"  # a link to a regular file is one
+    link.symlink_to(write_image(tmp_path / "real.png", Image.new("RGB", (4, 4))))
+    assert open_rgb(link).size == (4, 4)

@@ -113,7 +113,9 @@ OPTIONS = [
     ("output", ("--ten-crop",), dict(action="store_true",
         help="evaluate with 10 crops (corners + centre, and mirrors), averaging softmax")),
     ("output", ("--predict",), dict(nargs="+", metavar="IMAGE",
-        help="print the top-5 classes of each image with the --resume model")),
+        help="print the top-5 classes of each image with the --resume or --weights model; an "
+             "image that cannot be read (missing, not a regular file, not an image) is said on "
+             "stderr and the others are still predicted; exit status 1 if any could not be read")),
     ("output", ("-p", "--print-freq"), dict(type=COUNT, default=10, metavar="N",
         help="a text line every N steps when the output is not a terminal (default 10; 0: "
              "none)")),

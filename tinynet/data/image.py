@@ -15,17 +15,20 @@ Conversion rules (documented because they change pixel values):
 EXIF orientation is NOT applied (ImageNet loaders do not apply it either).
 
 Refused (``UnusableImageError``, an ``OSError``: loaders skip the file like a corrupt one):
-an image whose longer side is more than ``MAX_ASPECT_RATIO`` (50) times its shorter side,
-checked from the header, before decoding. Resizing the shorter side of such a strip to 256
-would allocate ``ratio * 256**2`` pixels: a 150000x1 PNG of a few hundred bytes passes Pillow's
-decompression-bomb check yet would become 38 million x 256 pixels (~30 GB). Real photos
-are far inside the limit (ImageNet's widest panoramas are about 10:1: 5x headroom); at 50:1
-a resize to 256 makes at most 3.3 million pixels (10 MB).
+a path that is not a regular file (a FIFO would block the reader forever, a device could be
+endless), checked before it is opened; an image whose longer side is more than
+``MAX_ASPECT_RATIO`` (50) times its shorter side, checked from the header, before decoding.
+Resizing the shorter side of such a strip to 256 would allocate ``ratio * 256**2`` pixels: a
+150000x1 PNG of a few hundred bytes passes Pillow's decompression-bomb check yet would become
+38 million x 256 pixels (~30 GB). Real photos are far inside the limit (ImageNet's widest
+panoramas are about 10:1: 5x headroom); at 50:1 a resize to 256 makes at most 3.3 million pixels
+(10 MB).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 
 import numpy as np
 from PIL import Image
@@ -36,6 +39,7 @@ __all__ = [
     "UnusableImageError",
     "is_image_file",
     "check_aspect_ratio",
+    "check_regular_file",
     "to_rgb",
     "open_rgb",
 ]
@@ -67,6 +71,25 @@ def check_aspect_ratio(size: tuple[int, int]) -> None:
         raise UnusableImageError(
             f"{w}x{h} pixels: aspect ratio {ratio} is too extreme (limit {MAX_ASPECT_RATIO}:1)"
         )
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_regular_file(path: str | os.PathLike) -> None:
+    """Raise ``UnusableImageError`` unless ``path`` (links followed) is a regular file: opening
+    a FIFO blocks until a writer comes, a device may never end. ``FileNotFoundError`` (or
+    another ``OSError``) if it cannot be looked at."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+        raise UnusableImageError(f"not a regular file ({kind})")
 
 
 def _high_depth_to_l(img: Image.Image) -> Image.Image:
@@ -109,8 +132,11 @@ def open_rgb(path: str | os.PathLike, min_size: int | None = None) -> Image.Imag
     Raises whatever PIL raises for a missing, unreadable or truncated file
     (``OSError``, ``PIL.UnidentifiedImageError``, ``SyntaxError``...), because
     the image is decoded here (``Image.open`` alone is lazy); ``UnusableImageError`` for
-    an extreme aspect ratio (before decoding).
+    an extreme aspect ratio (before decoding) and for a path that is not a regular file
+    (``check_regular_file``: a FIFO, a device, a directory; before opening it).
     """
+    if not hasattr(path, "read"):  # PIL accepts an open file too
+        check_regular_file(path)
     with Image.open(path) as img:
         check_aspect_ratio(img.size)
         if min_size is not None and img.format == "JPEG":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 from tqdm import tqdm
@@ -13,7 +15,9 @@ class ProgressBar(Callback):
     """A tqdm bar over each training and validation pass: loss, top-1, images/s, ETA, and in
     training the average seconds a step waited for its batch (``data``).
 
-    With ``disable=None`` (the default) there is no bar when the output is not a terminal.
+    With ``disable=None`` (the default) there is no bar when the output is not a terminal. A
+    terminal that reports no size (0 columns or rows: ``script`` without one) gets a bar
+    ``FALLBACK_COLUMNS`` wide (``bar_size``), not none.
     """
 
     def __init__(self, disable: bool | None = None):
@@ -28,7 +32,7 @@ class ProgressBar(Callback):
             unit="batch",
             leave=False,
             disable=self.disable,
-            dynamic_ncols=True,
+            **bar_size(),
         )
         self.start = time.perf_counter()
 
@@ -47,6 +51,25 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+#: The width of a progress bar on a terminal that reports 0 columns.
+FALLBACK_COLUMNS = 80
+
+
+def bar_size(file=None) -> dict:
+    """tqdm's size arguments for a bar on ``file`` (default ``sys.stderr``, where tqdm writes):
+    following the terminal's width (``dynamic_ncols``), or, when the terminal reports 0 columns
+    or rows, ``FALLBACK_COLUMNS`` wide. (tqdm takes a reported 0 x 0 for -1 x -1 and then
+    draws nothing at all.)"""
+    file = sys.stderr if file is None else file
+    try:
+        columns, rows = os.get_terminal_size(file.fileno())
+    except (AttributeError, ValueError, OSError):  # not a terminal (or no file): tqdm decides
+        return dict(dynamic_ncols=True)
+    if columns > 0 and rows > 0:
+        return dict(dynamic_ncols=True)
+    return dict(ncols=columns if columns > 0 else FALLBACK_COLUMNS, nrows=rows if rows > 0 else 24)
 
 
 class PrintEvery(Callback):
