@@ -86,3 +86,22 @@ def test_the_demo_dataset_is_made_once(tmp_path, monkeypatch, capsys):
         root = session.dataset_dir(Namespace(demo=True, output=str(tmp_path / output)))
     assert root == tmp_path / "cache" / "demo-shapes"
     assert capsys.readouterr().out.count("writing the demo dataset") == 1
+
+
+def test_a_tampered_epoch_step_is_one_line_naming_the_checkpoint(colours, tmp_path, capsys):
+    """Issue 25 #26: epoch_step 99 gave "not one training image could be read (0 files
+    skipped)" (a traceback once Trainer.fit named the checkpoint)."""
+    import json
+
+    out = tmp_path / "run"
+    assert run(colours, "--output", out, "--epochs", 1, "-b", 6, *SMALL) == 0
+    with np.load(out / "checkpoint.npz", allow_pickle=False) as npz:
+        entries = {key: npz[key] for key in npz.files}
+    meta = json.loads(str(entries["meta.json"]))
+    meta.update(epoch=0, epoch_step=99, step=99)
+    entries["meta.json"] = np.array(json.dumps(meta))
+    np.savez(out / "checkpoint.npz", **entries)
+    assert run(colours, "--resume", out / "checkpoint.npz", "--epochs", 2, *SMALL) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume at step 99 of epoch 1" in err and "checkpoint.npz" in err
+    assert "not one training image" not in err and len(err.strip().splitlines()) == 1

@@ -67,3 +67,19 @@ def test_for_model_uses_the_configuration_and_records_it(tmp_path):
     trainer.save(tmp_path / "ck.npz")
     assert load_checkpoint(tmp_path / "ck.npz").meta["run"] == config.asdict()
     assert Trainer.load(tmp_path / "ck.npz").config == config
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(batch_size=0), "RunConfig: batch_size must be >= 1, got 0"),
+        (dict(lr="high"), "RunConfig: lr must be a real number, got 'high'"),
+        (dict(epochs=2.5), "RunConfig: epochs must be an integer, got 2.5"),
+        (dict(schedule=["step"]), r"RunConfig: schedule must be one of .*got \['step'\]"),
+        (dict(arch=None), "RunConfig: arch must be one of .*got None"),
+        (dict(weights=5), "RunConfig: weights must be a string, got 5"),
+    ],
+)
+def test_from_dict_names_the_field_of_a_wrong_value(change, match):
+    with pytest.raises(ValueError, match=match):
+        RunConfig.from_dict({**RunConfig().asdict(), **change})

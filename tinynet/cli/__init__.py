@@ -19,7 +19,7 @@ import numpy as np
 from ..backends import backend, get_backend
 from ..data import DatasetError
 from ..dist import DistError, launched_rank, local_size, run_or_abort, world
-from ..train import NoTrainingData, TrainingDiverged
+from ..train import CheckpointError, NoTrainingData, TrainingDiverged
 from .args import UsageError, parse_args
 
 
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
         if comm.size == 1:
             return _run(args, comm)
         _share_cores()
-        brief = (UsageError, DatasetError, NoTrainingData, OSError)
+        brief = (UsageError, DatasetError, CheckpointError, NoTrainingData, OSError)
         return run_or_abort(comm, lambda: _run(args, comm), brief=brief)
 
 
@@ -52,7 +52,7 @@ def _run(args, comm) -> int:
     try:
         with np.errstate(all="ignore"):  # an overflow becomes a NaN loss: the trainer says so
             return _command(args, comm)
-    except (UsageError, DatasetError) as err:
+    except (UsageError, DatasetError, CheckpointError) as err:  # a checkpoint's: at its resume
         if comm.size > 1:  # may be this rank's alone (a missing file): abort all
             raise UsageError(f"alexnet.py: error: {err}") from None
         print(f"alexnet.py: error: {err}", file=sys.stderr)

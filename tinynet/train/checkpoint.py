@@ -17,6 +17,12 @@ through JSON, which round-trips them exactly (``inf``/``nan`` included); tuples 
 dict keys as strings, numpy values nested in them as Python numbers/lists. Arrays -- numpy scalars
 such as ``np.float32(0.5)`` too, which come back as 0-d arrays -- keep their exact dtype and bits.
 
+Loading judges every entry's size from the zip directory and its ``.npy`` header before
+anything is decompressed: the JSON entries are bounded (``JSON_LIMIT``), the meta is read first,
+and ``load_checkpoint(path, expect)`` lets the reader (``Trainer.load``) bound every array entry
+by the shape the meta's model config gives it (anything else: ``OTHER_LIMIT``), so a small file
+holding a deflated entry of gigabytes is refused in one line, unread.
+
 A file of another format version is refused with one line (tinynet has had no release to stay
 compatible with; version 3 is the first with ``RunConfig`` and the schedules' one interface).
 Writes go through
@@ -46,6 +52,7 @@ FORMAT = "tinynet-checkpoint"
 VERSION = 3
 
 _SECTIONS = (("model_state", "model"), ("optimizer_state", "optim"), ("schedule_state", "sched"))
+_JSON_ENTRIES = ("meta.json", "optim.json", "sched.json")
 
 
 class CheckpointError(ValueError):
@@ -128,21 +135,38 @@ def save_checkpoint(path, *, model_state, optimizer_state, schedule_state, meta)
 
 
 # ---------------------------------------------------------------------------------------- load
-def load_checkpoint(path) -> Checkpoint:
+#: The most bytes a JSON entry (``meta.json``, ``optim.json``, ``sched.json``) may hold: a
+#: training run's meta is kilobytes (a history of 90 epochs, 1000 class names twice).
+JSON_LIMIT = 16 * 2**20
+#: With ``expect``: the most bytes an array entry it does not name may hold (``format``,
+#: ``version``, a random layer's generator state, an optimizer's scalars).
+OTHER_LIMIT = 2**20
+
+
+def load_checkpoint(path, expect=None) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint` without pickle.
 
     Raises :class:`CheckpointError` (a ``ValueError``) naming the file if it is missing, not a
     tinynet checkpoint, written in another format version, or corrupted (an entry whose sizes do not
-    add up is named, and refused before it is read). Returns it all in memory."""
+    add up is named, and refused before it is read). Returns it all in memory.
+
+    Nothing is decompressed before its size is judged from the zip directory and the ``.npy``
+    headers: the JSON entries may hold at most ``JSON_LIMIT`` bytes, and ``meta.json`` is read
+    first. ``expect(meta, declared)``, if given, is then called with the meta and the
+    ``{entry: (shape, dtype)}`` every array entry declares, before any array is read; it may
+    raise a ValueError (refused, with the file's name in front) and returns ``{entry: most
+    bytes}`` for the entries it knows; any other array entry may hold at most
+    ``OTHER_LIMIT`` bytes."""
     path = Path(path)
-    version, data = _read_archive(path)
+    version, data = _read_archive(path, expect)
     meta = _read_json(data, "meta.json", path)
     states = {section: _read_section(data, section, prefix, path) for section, prefix in _SECTIONS}
     return Checkpoint(**states, meta=meta, path=path, version=version)
 
 
-def _read_archive(path: Path) -> tuple[int, dict[str, np.ndarray]]:
-    """The file's format version and all its entries, read into memory."""
+def _read_archive(path: Path, expect=None) -> tuple[int, dict[str, np.ndarray]]:
+    """The file's format version and all its entries, read into memory once their sizes are
+    judged (``load_checkpoint``)."""
     if not path.is_file():
         problem = "is not a regular file" if path.exists() else "does not exist"
         raise CheckpointError(f"checkpoint {path} {problem}")
@@ -152,9 +176,18 @@ def _read_archive(path: Path) -> tuple[int, dict[str, np.ndarray]]:
         )
     errors = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, MemoryError)
     try:
-        _check_sizes(path)
+        declared = _check_sizes(path)
         with np.load(path, allow_pickle=False) as npz:
             version = _check_header(path, npz)
+            if expect is not None:
+                meta = _read_json({"meta.json": npz["meta.json"]}, "meta.json", path)
+                try:
+                    limits = expect(meta, _without_sizes(declared))
+                except CheckpointError:
+                    raise
+                except ValueError as err:
+                    raise CheckpointError(f"{path}: {err}") from None
+                _check_expected(path, declared, limits)
             return version, {key: npz[key] for key in npz.files}
     except CheckpointError:
         raise
@@ -162,37 +195,83 @@ def _read_archive(path: Path) -> tuple[int, dict[str, np.ndarray]]:
         raise CheckpointError(f"{path} is corrupted or unreadable: {exc!r}") from exc
 
 
-def _check_sizes(path: Path) -> None:
+def _check_sizes(path: Path) -> dict[str, tuple]:
     """Each ``.npy`` entry must hold as many bytes as its header declares (dtype and shape), and
     a stored entry no more than the file, so a corrupted or crafted header declaring terabytes
-    is refused before anything is allocated (a CheckpointError naming the file and the entry)."""
+    is refused before anything is allocated (a CheckpointError naming the file and the entry);
+    a JSON entry may hold at most ``JSON_LIMIT`` bytes. Returns ``{entry: (shape, dtype, bytes
+    held)}``, read from the zip directory and the headers alone."""
+    declared = {}
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
-            if info.filename.endswith(".npy"):
-                problem = _size_problem(archive, info, path.stat().st_size)
-                if problem:
-                    entry = info.filename[: -len(".npy")]
-                    raise CheckpointError(f"{path}: entry {entry!r} is corrupted: {problem}")
+            if not info.filename.endswith(".npy"):  # np.load would read it whole, as bytes
+                raise CheckpointError(
+                    f"{path} is not a tinynet checkpoint: its entry {info.filename!r} is not an "
+                    ".npy array"
+                )
+            entry = info.filename[: -len(".npy")]
+            problem, found = _size_problem(archive, info, path.stat().st_size)
+            if problem:
+                raise CheckpointError(f"{path}: entry {entry!r} is corrupted: {problem}")
+            limit, what = _HEADER_LIMITS.get(entry, (0, ""))
+            if what and found[2] > limit:
+                raise CheckpointError(
+                    f"{path}: entry {entry!r} would unpack to {found[2]:,} bytes, more than "
+                    f"{what} may hold ({limit:,}); refused unread"
+                )
+            declared[entry] = found
+    return declared
 
 
-def _size_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: int) -> str:
-    """What is wrong with the sizes of the ``.npy`` member ``info``, or ``""``."""
+#: The entries read before ``expect`` judges the rest: the most bytes each may hold.
+_HEADER_LIMITS = {
+    **{name: (JSON_LIMIT, "a checkpoint's JSON") for name in _JSON_ENTRIES},
+    "format": (OTHER_LIMIT, "a format marker"),
+    "version": (OTHER_LIMIT, "a version number"),
+}
+
+
+def _without_sizes(declared: dict) -> dict[str, tuple]:
+    return {entry: (shape, dtype) for entry, (shape, dtype, _) in declared.items()}
+
+
+def _check_expected(path: Path, declared: dict, limits) -> None:
+    """Every array entry within what ``expect`` allows it (``OTHER_LIMIT`` if not named)."""
+    if not isinstance(limits, Mapping):
+        raise TypeError(f"load_checkpoint: expect must return a dict, got {type(limits).__name__}")
+    for entry, (shape, dtype, held) in declared.items():
+        if entry in _JSON_ENTRIES:
+            continue
+        limit = limits.get(entry, OTHER_LIMIT)
+        if held > limit:
+            what = "its expected shape allows" if entry in limits else "an unknown entry may hold"
+            raise CheckpointError(
+                f"{path}: entry {entry!r} ({dtype} of shape {shape}) would unpack to {held:,} "
+                f"bytes, more than {what} ({limit:,}); refused unread"
+            )
+
+
+def _size_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: int):
+    """What is wrong with the sizes of the ``.npy`` member ``info`` (or ``""``), and its
+    (shape, dtype, bytes held)."""
     stored = info.compress_type == zipfile.ZIP_STORED
     if info.compress_size > file_size or (stored and info.compress_size != info.file_size):
-        return f"its zip sizes ({info.compress_size:,} / {info.file_size:,} bytes) do not fit"
+        problem = f"its zip sizes ({info.compress_size:,} / {info.file_size:,} bytes) do not fit"
+        return problem, None
     with archive.open(info) as member:
         try:
             shape, dtype = _npy_header(member)
         except ValueError as exc:
-            return str(exc)
+            return str(exc), None
         held = info.file_size - member.tell()
+    found = (shape, dtype, held)
     declared = math.prod(shape) * dtype.itemsize
     if dtype.hasobject or declared == held:  # object arrays: np.load refuses them
-        return ""
+        return "", found
     return (
         f"its header declares a {dtype} array of shape {shape} ({declared:,} bytes) "
         f"but it holds {held:,} bytes"
-    )
+    ), found
 
 
 def _npy_header(member) -> tuple[tuple[int, ...], np.dtype]:

@@ -36,6 +36,12 @@ def _one_of(options):
     return lambda who, value: choice(who, value, tuple(options))
 
 
+def _text(who: str, value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{who} must be a string, got {value!r}")
+    return value
+
+
 def _optional(check):
     return lambda who, value: None if value is None else check(who, value)
 
@@ -105,6 +111,7 @@ class RunConfig:
             if check is not None:
                 value = check(f"RunConfig: {f.name}", getattr(self, f.name))
                 object.__setattr__(self, f.name, value)
+        _optional(_text)("RunConfig: weights", self.weights)  # no flag of its own: no metadata
         for key, value in ARCHS[self.arch].items():
             if getattr(self, key) is None:
                 object.__setattr__(self, key, value)
@@ -120,7 +127,8 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, saved: dict) -> RunConfig:
-        """The configuration ``asdict()`` wrote; ValueError for unknown or missing keys."""
+        """The configuration ``asdict()`` wrote; a ValueError for unknown or missing keys, and
+        one naming the field for a wrong value (each field's own check, as on creation)."""
         if not isinstance(saved, dict):
             raise ValueError(f"RunConfig: expected a dict, got {type(saved).__name__}")
         names = [f.name for f in dataclasses.fields(cls)]

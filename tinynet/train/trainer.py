@@ -3,7 +3,11 @@ and its checkpoints (everything an exact resume needs, in one ``.npz``, and back
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import difflib
+import math
+import os
 import time
 from pathlib import Path
 
@@ -13,12 +17,20 @@ from ..dist import LOCAL, GradientSync
 from ..layers import SoftmaxCrossEntropy
 from ..models import from_config, param_shapes
 from ..optim import SCHEDULES, SGD, Schedule, make_schedule
-from ..validate import check_shapes
-from .callbacks import DivergenceCheck, StallWarning
+from ..sequential import Sequential
+from ..validate import check_shapes, integer
+from .callbacks import Callback, DivergenceCheck, StallWarning
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import RunConfig
 from .evaluation import evaluate
+from .meta import check_meta
 from .metrics import Meter
+
+#: The widest parameter dtype a checkpoint's array may be stored in (float64): its bytes per
+#: value bound what an entry of a known shape may unpack to.
+MAX_ITEMSIZE = 8
+#: The parameter dtypes the AlexNet builder draws its weights in (``standard_normal``'s).
+ALEXNET_DTYPES = ("float32", "float64")
 
 
 class NoTrainingData(RuntimeError):
@@ -47,6 +59,7 @@ class Trainer:
     def __init__(
         self, model, optimizer, schedule=None, *, config=None, comm=None, stall_patience=300
     ):
+        _check_model("Trainer", model)
         if schedule is not None and not isinstance(schedule, Schedule):
             raise ValueError(f"Trainer: unknown schedule type {type(schedule).__name__}")
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
@@ -66,6 +79,7 @@ class Trainer:
         self.frozen = [n for n, _, _ in model.named_parameters() if trained and n not in trained]
         self.num_classes = self.last_loss = None
         self.checkpoint_path: Path | None = None
+        self.loaded_from: Path | None = None  # the checkpoint ``restore`` read, if any
         self.stop_requested: str | None = None  # set (by StopOnSignal) to stop after this step
         self.stopped: str | None = None  # why the last fit ended early, or None
         self._active = ()
@@ -81,12 +95,24 @@ class Trainer:
         ``Trainer.for_model(model, lr=0.05, schedule=None)``. The parameters of the first
         ``config.freeze`` layers that have any are left out of the optimizer (they never change);
         ``config.start_epoch`` sets where the epochs (and the schedule) start counting."""
-        try:
-            config = dataclasses.replace(config or RunConfig(), **settings)
-        except TypeError as err:  # an unknown setting
-            raise ValueError(f"Trainer.for_model: {err}; the settings are RunConfig's") from None
+        _check_model("Trainer.for_model", model)
+        if config is not None and not isinstance(config, RunConfig):
+            raise ValueError(
+                f"Trainer.for_model: config must be a RunConfig (or None), got "
+                f"{type(config).__name__}; give single settings as keywords (lr=0.05)"
+            )
+        _check_settings(settings)
+        config = dataclasses.replace(config or RunConfig(), **settings)
         frozen = set(frozen_names(model, config.freeze))
         trained = [p for p in model.named_parameters() if p[0] not in frozen]
+        if not trained:
+            layers = [name for name, layer in model if layer.params]
+            builder = str((model.config or {}).get("builder"))
+            what = "AlexNet" if builder.startswith("alexnet") else "the model"
+            raise ValueError(
+                f"Trainer.for_model: freeze={config.freeze} leaves no parameter to train "
+                f"({what} has {len(layers)} layers with parameters: {', '.join(layers)})"
+            )
         optimizer = SGD(
             trained, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
         )
@@ -102,7 +128,7 @@ class Trainer:
     def start_at(self, epoch: int) -> None:
         """Count the epochs (and the schedule's) from ``epoch``: a new run that continues
         another's numbering."""
-        self.epoch = int(epoch)
+        self.epoch = integer("Trainer.start_at: epoch", epoch, 0)
         if self.schedule is not None:
             self.schedule.set(last_epoch=self.epoch)
 
@@ -113,10 +139,26 @@ class Trainer:
         ``train_batches``/``val_batches`` are iterables of (images, labels); with a
         ``set_epoch(epoch, start=0)`` method they are told each epoch (and where an interrupted
         epoch resumes). ``checkpoint`` is saved after every epoch and when a stop is requested.
+        ``epochs`` is an integer (the total to reach), ``callbacks`` a list of ``Callback``s;
+        a wrong argument is a ValueError naming it. A resumed position past the end of an epoch
+        of ``train_batches`` (a tampered ``epoch_step``) is a CheckpointError naming the
+        checkpoint and the value.
         """
-        self.epochs, self.stopped = int(epochs), None
+        epochs = integer("Trainer.fit: epochs", epochs, 0)
+        for name, batches in (("train_batches", train_batches), ("val_batches", val_batches)):
+            if not hasattr(batches, "__iter__") and not (name == "val_batches" and batches is None):
+                raise ValueError(
+                    f"Trainer.fit: {name} must be an iterable of (images, labels) batches, "
+                    f"got {type(batches).__name__}"
+                )
+        if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+            raise ValueError(
+                f"Trainer.fit: checkpoint must be a path (or None), got {type(checkpoint).__name__}"
+            )
+        callbacks = _check_callbacks(callbacks)
+        self.epochs, self.stopped = epochs, None
         self.checkpoint_path = Path(checkpoint) if checkpoint is not None else None
-        self._active = self.callbacks + list(callbacks)
+        self._active = self.callbacks + callbacks
         self._load_callback_state()
         self._call("on_fit_begin")
         try:
@@ -142,6 +184,8 @@ class Trainer:
 
     def _train_pass(self, batches):
         start = self.epoch_step
+        if start and hasattr(batches, "__len__") and start > len(batches):
+            self._cannot_resume(f"an epoch of these batches has {len(batches)} steps")
         _set_epoch(batches, self.epoch, start)
         total = len(batches) - start if hasattr(batches, "__len__") else None
         meter, self._resume_meter = self._resume_meter or Meter(), None
@@ -161,8 +205,12 @@ class Trainer:
                 self._interrupted(meter)
                 return None
             waiting_since = time.perf_counter()
+        came = self.epoch_step > start
         self.epoch_step = 0
         stats = meter.total(self.comm)
+        if stats.images == 0 and start and not came:
+            self.epoch_step = start
+            self._cannot_resume("the batches ended before it")
         if stats.images == 0:
             raise NoTrainingData(
                 f"epoch {self.epoch + 1}: not one training image could be read "
@@ -266,26 +314,32 @@ class Trainer:
         )
 
     def restore(self, ckpt) -> None:
-        """Load a checkpoint's weights, optimizer, schedule, counters and random states."""
+        """Load a checkpoint's weights, optimizer, schedule, counters and random states.
+
+        Every meta field is checked first (``tinynet.train.meta.check_meta``); any problem is a
+        CheckpointError naming the file, and leaves the trainer as it was."""
+        meta = check_meta(ckpt.path, ckpt.meta)
         try:  # each load checks its whole state before it changes anything
             check_shapes("model", self.model.state_shapes(), _shapes(ckpt.model_state))
+            unknown = sorted(set(meta["frozen"]) - set(self.model.params))
+            if unknown:
+                raise ValueError(f"meta field 'frozen' names {unknown}, not model parameters")
             self.optimizer.load_state_dict(ckpt.optimizer_state)
             if self.schedule is not None:
                 self.schedule.load_state_dict(ckpt.schedule_state)
-            config = RunConfig.from_dict(ckpt.meta["run"]) if ckpt.meta.get("run") else None
+            config = RunConfig.from_dict(meta["run"]) if meta["run"] else None
+            self._check_callback_states(meta["callbacks"])
             self.model.load_state_dict(ckpt.model_state)
         except ValueError as err:
             raise CheckpointError(f"{ckpt.path}: {err}") from None
-        meta, self.config = ckpt.meta, config
-        self.epoch, self.step = int(meta["epoch"]), int(meta["step"])
-        self.epoch_step = int(meta.get("epoch_step", 0))
-        sums = meta.get("epoch_meter")
+        self.config, self.loaded_from = config, ckpt.path
+        self.epoch, self.step, self.epoch_step = meta["epoch"], meta["step"], meta["epoch_step"]
+        sums = meta["epoch_meter"]
         self._resume_meter = Meter(**sums) if sums else None
-        self.best_acc1, self.best_acc5 = float(meta["best_acc1"]), float(meta["best_acc5"])
-        self.history = list(meta.get("history", []))
-        self.extra = dict(meta.get("extra", {}))
-        self._callback_state = dict(meta.get("callbacks", {}))
-        self.model.info = dict(meta.get("model_info") or {})
+        self.best_acc1, self.best_acc5 = meta["best_acc1"], meta["best_acc5"]
+        self.history, self.extra = meta["history"], meta["extra"]
+        self._callback_state = meta["callbacks"]
+        self.model.info = meta["model_info"]
         self._load_callback_state(self.callbacks)
         self.share_replicas()
 
@@ -297,26 +351,33 @@ class Trainer:
         by default ``tinynet.models.from_config``, and then the config is first checked against
         the shapes of the saved parameters, without allocating anything. Any problem with the
         file or its contents is a ``CheckpointError`` naming the file.
+
+        Nothing is decompressed before it is judged: the meta is read and checked first, field
+        by field; then every array entry must declare the shape the model's config gives it,
+        in at most 8 bytes a value (an optimizer's velocity: its parameter's), and any other
+        entry is small (``checkpoint.OTHER_LIMIT``).
         """
-        ckpt = load_checkpoint(path)
+        path, built = Path(path), {}
+
+        def expect(meta, declared):
+            meta = check_meta(path, meta)
+            shapes = _model_shapes(path, meta["model_config"], declared, builder, built)
+            limits = {f"model/{k}": _most_bytes(shape) for k, shape in shapes.items()}
+            for name, shape in shapes.items():
+                limits[f"optim/velocity.{name}"] = _most_bytes(shape)
+            return limits
+
+        ckpt = load_checkpoint(path, expect)
         meta = ckpt.meta
-        for key in ("epoch", "step", "model_config", "schedule_kind", "best_acc1"):
-            if key not in meta:
-                raise CheckpointError(f"{path}: not a training checkpoint (no {key!r} in meta)")
         config, kind = meta["model_config"], meta["schedule_kind"]
-        if kind is not None and kind not in SCHEDULES:
-            raise CheckpointError(f"{path}: unknown schedule kind {kind!r}")
         try:
-            if builder is None:  # a config that does not fit the arrays: refused before building
-                shapes = _shapes(ckpt.model_state).items()
-                found = {k: shape for k, shape in shapes if not k.endswith(".rng")}
-                who = "its model_config does not fit its model arrays (expected: from the config)"
-                check_shapes(who, param_shapes(config), found)
-            model = (builder or from_config)(config)
-        except ValueError as err:
+            model = built["model"] if "model" in built else (builder or from_config)(config)
+        except (ValueError, TypeError) as err:
             raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
         frozen = set(meta.get("frozen") or ())
         trained = [p for p in model.named_parameters() if p[0] not in frozen]
+        if not trained:
+            raise CheckpointError(f"{path}: meta field 'frozen' leaves no parameter to train")
         optimizer = SGD(trained, lr=0.0)  # restore sets lr, momentum... (checked)
         try:
             schedule = SCHEDULES[kind].restored(optimizer, ckpt.schedule_state) if kind else None
@@ -340,10 +401,37 @@ class Trainer:
 
     def _load_callback_state(self, callbacks=None) -> None:
         for callback in self._active if callbacks is None else callbacks:
-            state = self._callback_state.get(type(callback).__name__)
+            name = type(callback).__name__
+            state = self._callback_state.get(name)
             if state is not None and hasattr(callback, "load_state_dict"):
-                callback.load_state_dict(state)
-                del self._callback_state[type(callback).__name__]
+                try:
+                    callback.load_state_dict(state)
+                except (ValueError, TypeError, KeyError) as err:
+                    raise CheckpointError(
+                        f"{self.loaded_from}: meta field 'callbacks.{name}' does not fit "
+                        f"{name}: {err!r}"
+                    ) from None
+                del self._callback_state[name]
+
+    def _check_callback_states(self, states: dict) -> None:
+        """The saved states of the trainer's own callbacks load into copies of them (a
+        ValueError naming the bad one, before anything changes)."""
+        for callback in self.callbacks:
+            name = type(callback).__name__
+            if name in states and hasattr(callback, "load_state_dict"):
+                try:
+                    copy.copy(callback).load_state_dict(states[name])
+                except (ValueError, TypeError, KeyError) as err:
+                    raise ValueError(
+                        f"meta field 'callbacks.{name}' does not fit {name}: {err!r}"
+                    ) from None
+
+    def _cannot_resume(self, why: str):
+        where = f"the checkpoint {self.loaded_from}" if self.loaded_from else "the trainer"
+        raise CheckpointError(
+            f"Trainer.fit: cannot resume at step {self.epoch_step} of epoch {self.epoch + 1}: "
+            f"{why} ({where} says epoch_step {self.epoch_step})"
+        )
 
     # -- helpers --------------------------------------------------------------------------------
     def _call(self, hook: str, *args) -> None:
@@ -385,6 +473,73 @@ def _set_epoch(batches, epoch: int, start: int) -> None:
 
 def _shapes(state: dict) -> dict:
     return {name: np.shape(value) for name, value in state.items()}
+
+
+def _most_bytes(shape) -> int:
+    return math.prod(shape) * MAX_ITEMSIZE
+
+
+def _model_shapes(path, config, declared: dict, builder, built: dict) -> dict:
+    """The shape of each model state entry (``{name: shape}``) a checkpoint must hold, from its
+    model config: without ``builder`` computed (nothing allocated) and checked against the
+    ``declared`` headers; with one, from the model it builds (kept in ``built``)."""
+    try:
+        if builder is not None:
+            built["model"] = builder(config)
+            return built["model"].state_shapes()
+        expected = param_shapes(config)
+        dtype = np.dtype(config.get("dtype", "float32")).name
+        if config["builder"] == "alexnet" and dtype not in ALEXNET_DTYPES:
+            raise ValueError(f"alexnet: dtype must be one of {ALEXNET_DTYPES}, got {dtype!r}")
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
+    start = "model/"
+    found = {
+        k[len(start) :]: shape
+        for k, (shape, _) in declared.items()
+        if k.startswith(start) and not k.endswith(".rng")
+    }
+    who = "its model_config does not fit its model arrays (expected: from the config)"
+    try:
+        check_shapes(who, expected, found)
+    except ValueError as err:
+        raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
+    return expected
+
+
+def _check_model(who: str, model) -> None:
+    if not isinstance(model, Sequential):
+        raise ValueError(
+            f"{who}: model must be a tinynet Sequential (e.g. tinynet.models.alexnet()), got "
+            f"{type(model).__name__} {model!r:.60}"
+        )
+
+
+def _check_settings(settings: dict) -> None:
+    """Every keyword of ``Trainer.for_model`` must be a RunConfig field."""
+    names = [f.name for f in dataclasses.fields(RunConfig)]
+    for key in settings:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {close[0]}=?)" if close else ""
+            raise ValueError(
+                f"Trainer.for_model: unknown setting {key!r}{hint}; the settings are "
+                f"RunConfig's: {', '.join(names)}"
+            )
+
+
+def _check_callbacks(callbacks) -> list:
+    if isinstance(callbacks, Callback) or not hasattr(callbacks, "__iter__"):
+        raise ValueError(
+            f"Trainer.fit: callbacks must be a list of Callbacks, got {type(callbacks).__name__}"
+        )
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise ValueError(
+                f"Trainer.fit: callbacks must be tinynet Callbacks, got {type(callback).__name__}"
+            )
+    return callbacks
 
 
 def frozen_names(model, layers: int) -> list[str]:
