@@ -1,4 +1,4 @@
-"""Tests for tinynet.train.atomic: writes that leave the old file or the new one, never a part."""
+"""Tests for tinynet.atomic: writes that leave the old file or the new one, never a part."""
 
 import errno
 import os
