@@ -3,6 +3,7 @@ back and run against an independent forward (PyTorch when installed, NumPy parti
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -227,3 +228,74 @@ def test_without_protobuf_says_how_to_install_it(tmp_path, monkeypatch):
         assert "\n" not in str(info.value)
     finally:
         caffe_schema.messages.cache_clear()
+
+
+def test_refuses_double_data_beyond_float32s_range(tmp_path):
+    blob = caffe_schema.messages()["BlobProto"]()
+    blob.double_data[:] = [0.5, 1e300]  # finite as a double, infinite as float32
+    layers = small_layers(fc7=[(blob, (2,)), (np.ones(2, np.float32), (2,))])
+    message = refused(tmp_path, net_bytes(layers, v1=False), r"fc7\.weight has 1 value\(s\)")
+    assert message.endswith("too large for float32 (stored as double_data; float32 ends at 3.4e38)")
+
+
+def test_double_data_within_float32s_range_is_read(tmp_path):
+    blob = caffe_schema.messages()["BlobProto"]()
+    blob.double_data[:] = [0.5] * 96
+    weight = np.zeros(SHAPES["conv1"], np.float32)
+    layers = small_layers(conv1=[(weight, weight.shape), (blob, (96,))])
+    message = refused(tmp_path, net_bytes(layers, v1=False), "conv2.weight has")
+    assert "shape (2,)" in message  # conv1.bias was read: the first blob to fail is conv2's
+
+
+@pytest.mark.parametrize(
+    "shape, match",
+    [
+        ((2**32, 2**32, 1), rf"holds 0 values but its shape .* needs {2**64}; the file"),
+        ((2**62, 4), rf"holds 0 values but its shape .* needs {2**64}; the file"),
+        ((2**62, 2**62, 2**62), rf"holds 0 values but its shape .* needs {2**186}; the file"),
+        ((1,) * 40, "has 40 axes, more than Caffe's 32"),
+    ],
+)
+def test_refuses_dims_whose_product_overflows_int64(tmp_path, shape, match):
+    values = np.ones(1 if len(shape) == 40 else 0, np.float32)
+    layers = small_layers(conv3=[(values, shape), (np.ones(2, np.float32), (2,))])
+    refused(tmp_path, net_bytes(layers, v1=False), r"model\.caffemodel: conv3\.weight " + match)
+
+
+def unblock_after(path, seconds):
+    """Open the FIFO ``path`` for writing after ``seconds`` (if it is read by then): a reader
+    blocked on it then gets end-of-file, so a regression fails instead of hanging."""
+    import threading
+
+    def open_and_close():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # nobody reads it: nothing to unblock
+            pass
+
+    timer = threading.Timer(seconds, open_and_close)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def test_refuses_a_fifo_a_directory_or_a_device_unread(tmp_path):
+    cases = [(tmp_path, "a directory")]
+    if os.path.exists("/dev/null"):
+        cases.append(("/dev/null", "a character device"))
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.caffemodel")
+        cases.insert(0, (tmp_path / "fifo.caffemodel", "a FIFO"))
+    for path, what in cases:
+        timer = unblock_after(path, 5) if what == "a FIFO" else None
+        with pytest.raises(ValueError) as info:
+            from_caffe(path)
+        if timer:
+            timer.cancel()
+        assert str(info.value) == f"{path} is not a regular file ({what})"
+
+
+def test_a_missing_file_is_a_one_line_value_error(tmp_path):
+    path = tmp_path / "missing.caffemodel"
+    with pytest.raises(ValueError, match=f"^{path}: no such file$"):
+        from_caffe(path)

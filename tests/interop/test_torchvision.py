@@ -1,5 +1,6 @@
 """from_torchvision: torchvision's AlexNet state_dict -> tinynet, against torch and NumPy."""
 
+import os
 import sys
 from collections import OrderedDict
 
@@ -245,3 +246,213 @@ def test_a_tar_archive_is_refused_unread(tmp_path):
     with tarfile.open(path, "w") as tar:
         tar.add(__file__, arcname="x.py")
     one_line_error(f"'{path}': a tar archive, not a file written by torch.save", path)
+
+
+# ------------------------------------------------------------------- files that must be refused
+def expanded(torch, dtype=None, num_classes=10, fill=0.0):
+    """torchvision's keys and shapes, each tensor one value expanded (a file of a few KB)."""
+    dtype = dtype or torch.float32
+    return {k: torch.full((1,), fill).to(dtype).expand(s) for k, s in shapes(num_classes).items()}
+
+
+@pytest.mark.torch
+def test_every_real_dtype_torch_writes_is_read_as_float32(tmp_path):
+    torch = pytest.importorskip("torch")
+    dtypes = [torch.bfloat16, torch.float16, torch.float64, torch.int16, torch.uint8]
+    dtypes += [torch.float8_e4m3fn, torch.int64, torch.float32]
+    state = expanded(torch)
+    keys = list(state)
+    for i, dtype in enumerate(dtypes):  # key i holds the value i, stored as dtypes[i]
+        state[keys[i]] = torch.full((1,), float(i)).to(dtype).expand(state[keys[i]].shape)
+    path = tmp_path / "mixed.pth"
+    torch.save(state, path)
+    model = from_torchvision(path)
+    for i, key in enumerate(keys[: len(dtypes)]):
+        layer, kind = key.rsplit(".", 1)
+        ours = model.params[f"{TORCHVISION_NAMES[layer]}.{kind}"]
+        assert ours.dtype == np.float32 and np.all(ours == i), (key, dtypes[i])
+
+
+#: kind -> (a features.0.bias of that kind, from torch; what the message says of it)
+KINDS = {
+    "meta": (lambda t: t.zeros(64, device="meta"), "is a meta tensor"),
+    "sparse": (lambda t: t.zeros(64).to_sparse(), r"is a sparse tensor \(torch\.sparse_coo"),
+    "qint8": (
+        lambda t: t.quantize_per_tensor(t.zeros(64), 0.1, 0, t.qint8),
+        r"is a quantized tensor \(torch\.qint8",
+    ),
+    "bool": (lambda t: t.zeros(64, dtype=t.bool), "must hold numbers, got dtype torch.bool"),
+    "complex": (lambda t: t.zeros(64, dtype=t.complex64), "must hold numbers, got dtype torch.c"),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor:UserWarning")
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated:UserWarning")
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_tensors_without_dense_numbers_name_the_file_and_key(tmp_path, kind):
+    torch = pytest.importorskip("torch")
+    make, match = KINDS[kind]
+    path = tmp_path / f"{kind}.pth"
+    torch.save({**expanded(torch), "features.0.bias": make(torch)}, path)
+    one_line_error(f"^from_torchvision: '{path}': features\\.0\\.bias {match}", path)
+
+
+@pytest.mark.torch
+def test_float64_beyond_float32s_range_names_the_file_and_key(tmp_path):
+    torch = pytest.importorskip("torch")
+    state = expanded(torch, torch.float64)
+    state["features.3.bias"] = torch.zeros(192, dtype=torch.float64)
+    state["features.3.bias"][7] = 1e300  # finite as float64, infinite as float32
+    path = tmp_path / "float64.pth"
+    torch.save(state, path)
+    message = one_line_error(f"^from_torchvision: '{path}': features.3.bias holds 1 value", path)
+    assert "too large for float32 (stored as torch.float64" in message
+    for dtype in (torch.float64, torch.bfloat16):  # stored infinite: said so
+        state["features.3.bias"] = torch.zeros(192, dtype=dtype)
+        state["features.3.bias"][7] = float("inf")
+        torch.save(state, path)
+        one_line_error(r"features\.3\.bias holds NaN or infinite values \(1 of 192\)", path)
+
+
+def test_float64_arrays_beyond_float32s_range_are_refused():
+    state = zeros_state(10)
+    state["classifier.1.bias"] = np.full(4096, 1e300)
+    one_line_error(r"classifier\.1\.bias holds 4096 value\(s\) too large for float32", state)
+
+
+def bomb(torch, path, mib):
+    """A real torch.save file whose storage is replaced by ``mib`` MiB of deflated zeros."""
+    small = path.with_name("small.pth")
+    torch.save({"features.0.bias": torch.zeros(64)}, small)
+    import zipfile
+
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            if not info.filename.endswith("/data/0"):
+                dst.writestr(info, src.read(info))
+                continue
+            member = zipfile.ZipInfo(info.filename)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with dst.open(member, "w", force_zip64=True) as out:
+                chunk = bytes(1 << 20)
+                for _ in range(mib):
+                    out.write(chunk)
+    return path
+
+
+@pytest.mark.torch
+def test_a_zip_bomb_is_refused_from_the_zip_directory(tmp_path, monkeypatch):
+    import tracemalloc
+
+    torch = pytest.importorskip("torch")
+    path = bomb(torch, tmp_path / "bomb.pth", 320)  # 320 MiB > fc6.weight as float64 + 16 MiB
+    assert path.stat().st_size < 1 << 20
+    loads = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or {})
+    tracemalloc.start()
+    try:
+        message = one_line_error(f"^from_torchvision: '{path}': small/data/0 would be", path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "335,544,320 bytes uncompressed" in message and "refused unread" in message
+    assert loads == [] and peak < 4 << 20, peak  # torch.load never called, nothing inflated
+
+
+@pytest.mark.torch
+def test_a_big_legacy_file_is_refused_by_its_size(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "legacy.pth"
+    with open(path, "wb") as f:  # a sparse file: a pickle's first bytes, then 2 GiB of holes
+        f.write(b"\x80\x02\x8a\x0a")
+        f.truncate(2 << 30)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    one_line_error(f"'{path}': 2,147,483,648 bytes, more than torchvision's AlexNet can", path)
+
+
+@pytest.mark.torch
+def test_an_empty_file_says_it_is_empty(tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "empty.pth"
+    path.write_bytes(b"")
+    message = one_line_error(f"'{path}': the file is empty", path)
+    assert message.endswith("the file is empty (0 bytes), not a PyTorch file")
+
+
+@pytest.mark.torch
+def test_a_caffemodel_renamed_pth_is_named_without_torchs_advice(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("google.protobuf")
+    from ..helpers.caffe_files import net_bytes
+
+    layers = [("conv1", [(np.ones(2, np.float32), (2,))])]
+    path = tmp_path / "bvlc_alexnet.pth"
+    path.write_bytes(net_bytes(layers, v1=True))
+    message = one_line_error(f"'{path}': not a PyTorch file", path)
+    assert message.endswith("(it is a Caffe .caffemodel, a protobuf: read it with from_caffe)")
+    assert "weights_only" not in message and "succeed" not in message
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(64), "not a PyTorch file"),
+        (b"PK\x03\x04" + bytes(64), "a damaged or truncated zip archive"),
+        (b"\x80\x02\xff\xff", r"not a plain .* refused it: Unsupported operand 255\); tinynet"),
+    ],
+)
+def test_files_that_are_not_torch_save_files(tmp_path, data, match):
+    pytest.importorskip("torch")
+    path = tmp_path / "other.pth"
+    path.write_bytes(data)
+    one_line_error(f"'{path}': {match}", path)
+
+
+@pytest.mark.torch
+def test_a_damaged_zip_gives_torchs_reason_without_its_advice(tmp_path):
+    import zipfile
+
+    torch = pytest.importorskip("torch")
+    small, path = tmp_path / "small.pth", tmp_path / "bzip2.pth"
+    torch.save({"features.0.bias": torch.zeros(64)}, small)
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():  # the storage compressed as torch's reader cannot read
+            data = src.read(info)
+            info.compress_type = zipfile.ZIP_BZIP2 if "/data/" in info.filename else 0
+            dst.writestr(info, data)
+    message = one_line_error(f"'{path}': not a readable PyTorch file", path)
+    assert message.endswith("(PytorchStreamReader failed retrieving file meta-data for "
+                            "data/0: unsupported method)")  # fmt: skip
+
+
+@pytest.mark.torch
+def test_torchs_refusal_is_one_line_without_its_colours_or_advice(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "relu.pth"
+    torch.save(torch.nn.ReLU(), path)  # torch's message has \x1b[1m...\x1b[0m and newlines
+    message = one_line_error("not a plain state_dict of tensors", path)
+    assert "Unsupported global: GLOBAL torch.nn.modules.activation.ReLU" in message
+    assert "\x1b" not in message and "\t" not in message
+    assert "weights_only=False" not in message and "succeed" not in message
+
+
+def special_files(tmp_path):
+    """(name, path, what) of what is not a regular file: a directory, a FIFO, a device."""
+    found = [("directory", tmp_path, "a directory")]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.pth")
+        found.append(("fifo", tmp_path / "fifo.pth", "a FIFO"))
+    if os.path.exists("/dev/null"):
+        found.append(("device", "/dev/null", "a character device"))
+    return found
+
+
+@pytest.mark.torch
+def test_a_directory_fifo_or_device_is_not_a_regular_file(tmp_path):
+    pytest.importorskip("torch")
+    for _, path, what in special_files(tmp_path):
+        message = one_line_error(f"^from_torchvision: '{path}' is not a regular file", path)
+        assert message.endswith(f"({what})")
+    one_line_error(f"'{tmp_path / 'missing.pth'}': no such file", tmp_path / "missing.pth")

@@ -12,6 +12,7 @@ width, an inner product's weight stored as (1, 1, out, in)), which the released 
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -20,6 +21,7 @@ from ..data.names import imagenet_words
 from ..models import alexnet, param_shapes
 from ..sequential import Sequential
 from .caffe_schema import messages
+from .files import one_line, open_regular
 
 #: The layers with weights, by their names in bvlc_alexnet; the others are ignored.
 WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
@@ -27,6 +29,8 @@ WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 MEAN_BGR = [104.00698793, 116.66876762, 122.67891434]
 #: The builder's arguments for the released network (``num_classes`` from fc8's rows).
 ARGUMENTS = dict(input_size=227, groups=2, lrn=True, lrn_k=1.0, dropout=0.5, init="caffe")
+#: The most axes a Caffe blob has (``kMaxBlobAxes`` in Caffe's blob.hpp).
+MAX_AXES = 32
 #: (a layer name that gives it away, what the file probably is) for the "not AlexNet" message.
 _HINTS = (
     ("conv1_1", "VGG"),
@@ -41,9 +45,10 @@ def from_caffe(path) -> Sequential:
 
     ``model.info`` says how to feed it (BGR, 0-255 minus ``MEAN_BGR``, resize 256, crop 227)
     and names ImageNet's classes when fc8 has 1000 rows. Every blob's shape is checked against
-    the model's first. ValueError (one line naming the file) for a file that is not a
-    protobuf or is truncated, a net without AlexNet's layers, blob data that disagrees with its
-    shape, shapes that do not fit AlexNet, non-finite values; ImportError without protobuf.
+    the model's first. ValueError (one line naming the file) for a path that is not a regular
+    file (a FIFO, a device, a directory: refused unread), a file that is not a protobuf or is
+    truncated, a net without AlexNet's layers, blob data that disagrees with its shape, shapes
+    that do not fit AlexNet, values not finite as float32; ImportError without protobuf.
     """
     path = os.fspath(path)
     net = _parse(path)
@@ -67,7 +72,7 @@ def _parse(path: str):
     net_class = messages()["NetParameter"]
     from google.protobuf.message import DecodeError
 
-    with open(path, "rb") as f:
+    with open_regular(path, path) as f:  # a FIFO would block the read forever
         data = f.read()
     try:
         return net_class.FromString(data)
@@ -75,7 +80,7 @@ def _parse(path: str):
         hint = ""
         if data[:200].lstrip().startswith((b"name:", b"layer", b"input", b"#")):
             hint = " (a .prototxt? from_caffe reads the binary .caffemodel of weights)"
-        reason = " ".join(str(err).split()) or "cannot parse"
+        reason = one_line(err) or "cannot parse"
         raise ValueError(
             f"{path}: not a Caffe .caffemodel, or truncated ({reason}){hint}"
         ) from None
@@ -127,20 +132,29 @@ def _shape(blob) -> tuple[int, ...]:
 
 
 def _array(blob, key: str, path: str) -> np.ndarray:
-    """The blob's values as an array of its shape; ValueError if they disagree or are not
-    finite."""
+    """The blob's values as a float32 array of its shape; ValueError (naming the file and the
+    blob) if they disagree, or are not finite as float32."""
     shape = _shape(blob)
     values = blob.double_data if len(blob.double_data) else blob.data
     dtype = np.float64 if len(blob.double_data) else np.float32
-    needed = int(np.prod(shape, dtype=np.int64)) if min(shape, default=0) >= 0 else -1
+    if len(shape) > MAX_AXES:
+        raise ValueError(f"{path}: {key} has {len(shape)} axes, more than Caffe's {MAX_AXES}")
+    needed = math.prod(shape) if min(shape, default=0) >= 0 else -1  # exact: no int64 wrap
     if len(values) != needed:
         raise ValueError(
             f"{path}: {key} holds {len(values)} values but its shape {shape} needs "
             f"{needed if needed >= 0 else 'a non-negative size'}; the file is damaged"
         )
-    array = np.array(values, dtype=dtype).reshape(shape)
+    stored = np.array(values, dtype=dtype).reshape(shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        array = stored.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
         bad = int(array.size - np.isfinite(array).sum())
+        if np.isfinite(stored).all():
+            raise ValueError(
+                f"{path}: {key} has {bad} value(s) too large for float32 (stored as "
+                "double_data; float32 ends at 3.4e38)"
+            )
         raise ValueError(f"{path}: {key} has {bad} non-finite value(s) (NaN or inf)")
     return array
 
