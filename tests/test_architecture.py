@@ -19,7 +19,7 @@ ROOT_FILES = {
     "layer": "core",
     "sequential": "core",
     "gradcheck": "core",
-    "atomic": "atomic",
+    "files": "files",
 }
 ENGINE = {"core", "validate", "perf", "reference", "kernels", "layers", "models", "optim"}
 ALLOWED = {
@@ -31,12 +31,12 @@ ALLOWED = {
     "layers": {"layers", "core", "reference", "kernels", "validate", "perf"},
     "models": {"models", "layers", "core", "validate"},
     "optim": {"optim", "core", "validate"},
-    "atomic": set(),
-    "data": {"data", "validate", "atomic"},
+    "files": set(),
+    "data": {"data", "validate", "files"},
     "dist": {"dist"},
-    "train": ENGINE | {"train", "dist", "atomic"},
-    "interop": ENGINE | {"interop", "data", "atomic"},
-    "cli": ENGINE | {"train", "dist", "data", "interop", "cli", "atomic"},
+    "train": ENGINE | {"train", "dist", "files"},
+    "interop": ENGINE | {"interop", "data", "files"},
+    "cli": ENGINE | {"train", "dist", "data", "interop", "cli", "files"},
 }
 #: Third-party packages the engine may use: the rest (tqdm, PIL, matplotlib, mpi4py) stay out.
 ENGINE_THIRD_PARTY = {"numpy", "numba"}

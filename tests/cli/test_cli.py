@@ -33,9 +33,9 @@ def test_no_readable_training_image_is_an_error(colours, tmp_path, capsys):
 def test_a_full_disk_is_one_line(colours, tmp_path, capsys, monkeypatch):
     import errno
 
-    from tinynet import atomic
+    from tinynet import files
 
-    real = atomic.atomic_write
+    real = files.atomic_write
 
     def full(path, write):  # every write runs out of space, through the real atomic_write
         def no_space(f):
@@ -43,7 +43,7 @@ def test_a_full_disk_is_one_line(colours, tmp_path, capsys, monkeypatch):
 
         return real(path, no_space)
 
-    monkeypatch.setattr(atomic, "atomic_write", full)
+    monkeypatch.setattr(files, "atomic_write", full)
     monkeypatch.setattr("tinynet.train.checkpoint.atomic_write", full)
     monkeypatch.setattr("tinynet.train.callbacks.outputs.atomic_write", full)
     assert run(colours, "--output", tmp_path / "out", "--epochs", 1, *SMALL) == 1

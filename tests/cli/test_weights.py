@@ -221,12 +221,12 @@ def test_export_cut_short_by_sigterm_says_so_and_leaves_no_file(trained, tmp_pat
     import os
     import signal
 
-    from tinynet import atomic
+    from tinynet import files
 
     _, weights = trained
     path = tmp_path / "m.onnx"
     (tmp_path / ".m.onnx.killed.tmp").write_bytes(b"left by a SIGKILL")
-    real = atomic.atomic_write
+    real = files.atomic_write
 
     def terminated(target, write):
         def write_then_sigterm(f):
@@ -252,9 +252,9 @@ def test_a_folder_or_fifo_as_weights_is_named_as_such(tmp_path, capsys):
     os.mkfifo(fifo)
     (tmp_path / "d.pth").mkdir()
     for flag, path, message in [
-        ("--weights", fifo, "is not a regular file (a FIFO"),
-        ("--weights", tmp_path / "d.pth", "is a folder"),
-        ("--resume", fifo, "is not a regular file (a FIFO"),
+        ("--weights", fifo, "is not a regular file (a FIFO)"),
+        ("--weights", tmp_path / "d.pth", "is not a regular file (a directory)"),
+        ("--resume", fifo, "is not a regular file (a FIFO)"),
     ]:
         assert run("--predict", "x.png", flag, path) == 2
         assert message in capsys.readouterr().err

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinynet  # noqa: E402
-from tinynet import Layer, Sequential, atomic, models  # noqa: E402
+from tinynet import Layer, Sequential, files, models  # noqa: E402
 from tinynet.interop.onnx_export import to_onnx  # noqa: E402
 from tinynet.layers import (  # noqa: E402
     AdaptiveAvgPool2D,
@@ -163,7 +163,7 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch, rng):
     def fail(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(atomic.os, "replace", fail)
+    monkeypatch.setattr(files.os, "replace", fail)
     with pytest.raises(OSError, match=f"^cannot write {target}: No space left on device$"):
         to_onnx(model, target, (1, 1, 5, 5))
     assert os.listdir(tmp_path) == ["m.onnx"] and target.read_bytes() == b"old"

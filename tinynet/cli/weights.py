@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dist import LOCAL
+from ..files import special_kind
 from ..layers import Linear
 from ..train import CheckpointError, Trainer
 from .args import UsageError
@@ -76,12 +77,14 @@ def load_trainer(path, comm=LOCAL) -> Trainer:
 
 def _check_regular(path: Path, what: str) -> None:
     """Only a regular file is read: a FIFO would block for ever, a folder is a mistake."""
-    if path.is_file():
-        return
-    if not path.exists():
-        raise UsageError(f"{what} {path} does not exist")
-    kind = "a folder" if path.is_dir() else "not a regular file (a FIFO, socket or device)"
-    raise UsageError(f"{what} {path} is {kind}")
+    try:
+        kind = special_kind(path)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist") from None
+    except OSError as err:
+        raise UsageError(f"{what} {path} cannot be read: {err.strerror or err}") from None
+    if kind:
+        raise UsageError(f"{what} {path} is not a regular file ({kind})")
 
 
 def model_of(trainer: Trainer):

@@ -28,10 +28,11 @@ panoramas are about 10:1: 5x headroom); at 50:1 a resize to 256 makes at most 3.
 from __future__ import annotations
 
 import os
-import stat
 
 import numpy as np
 from PIL import Image
+
+from ..files import special_kind
 
 __all__ = [
     "IMG_EXTENSIONS",
@@ -73,22 +74,12 @@ def check_aspect_ratio(size: tuple[int, int]) -> None:
         )
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def check_regular_file(path: str | os.PathLike) -> None:
     """Raise ``UnusableImageError`` unless ``path`` (links followed) is a regular file: opening
-    a FIFO blocks until a writer comes, a device may never end. ``FileNotFoundError`` (or
-    another ``OSError``) if it cannot be looked at."""
-    mode = os.stat(path).st_mode
-    if not stat.S_ISREG(mode):
-        kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+    a FIFO blocks until a writer comes, a device may never end (``tinynet.files``).
+    ``FileNotFoundError`` (or another ``OSError``) if it cannot be looked at."""
+    kind = special_kind(path)
+    if kind:
         raise UnusableImageError(f"not a regular file ({kind})")
 
 

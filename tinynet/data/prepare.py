@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..atomic import atomic_write, fsync_dir
+from ..files import atomic_write, fsync_dir
 from .check import check_dataset
 from .errors import DatasetError
 from .image import open_rgb
@@ -69,7 +69,7 @@ def _names(split: str) -> tuple[str, str]:
 
 
 def _write_json(path: Path, obj) -> None:
-    """``obj`` as JSON at ``path``, atomically (``tinynet.atomic``)."""
+    """``obj`` as JSON at ``path``, atomically (``tinynet.files``)."""
     text = json.dumps(obj, indent=1) + "\n"
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 

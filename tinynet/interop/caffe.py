@@ -18,10 +18,11 @@ import os
 import numpy as np
 
 from ..data.names import imagenet_words
+from ..files import open_regular
 from ..models import alexnet, param_shapes
 from ..sequential import Sequential
 from .caffe_schema import messages
-from .files import one_line, open_regular
+from .messages import one_line
 
 #: The layers with weights, by their names in bvlc_alexnet; the others are ignored.
 WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import layers
-from ..atomic import atomic_write
+from ..files import atomic_write
 from ..sequential import Sequential
 
 __all__ = ["to_onnx", "MIN_OPSET"]

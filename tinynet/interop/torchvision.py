@@ -20,10 +20,11 @@ import zipfile
 import numpy as np
 
 from ..data.names import imagenet_words
+from ..files import open_regular
 from ..models import alexnet_torchvision, param_shapes
 from ..sequential import Sequential
 from ..validate import check_shapes, check_state, integer
-from .files import one_line, open_regular
+from .messages import one_line
 
 __all__ = ["from_torchvision", "OtherArchitecture", "TORCHVISION_NAMES", "IMAGENET_PREPROCESS"]
 

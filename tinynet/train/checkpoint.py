@@ -26,7 +26,7 @@ holding a deflated entry of gigabytes is refused in one line, unread.
 A file of another format version is refused with one line (tinynet has had no release to stay
 compatible with; version 3 is the first with ``RunConfig`` and the schedules' one interface).
 Writes go through
-``tinynet.atomic.atomic_write``: an error mid-save leaves a previous checkpoint intact.
+``tinynet.files.atomic_write``: an error mid-save leaves a previous checkpoint intact.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write
+from ..files import atomic_write
 
 __all__ = [
     "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "FORMAT", "VERSION",

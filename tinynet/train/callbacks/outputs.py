@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from ...atomic import atomic_write
+from ...files import atomic_write
 from .base import Callback
 
 COLUMNS = (

@@ -1,4 +1,4 @@
-"""Tests for tinynet.atomic: writes that leave the old file or the new one, never a part."""
+"""Tests for tinynet.files: writes that leave the old file or the new one, never a part."""
 
 import errno
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tinynet.atomic import atomic_copy, atomic_write
+from tinynet.files import atomic_copy, atomic_write
 
 
 @pytest.fixture

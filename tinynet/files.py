@@ -1,13 +1,18 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a half-written one.
+"""Files, safely: atomic writes, and reading regular files only.
 
-The data goes to a temporary file ``.<name>.<random>.tmp`` beside the target, is flushed and
-fsync'ed, gets ordinary permissions (``0o666`` minus the umask, as ``open`` would give) and is
-then ``os.replace``d onto the target. On any error or interrupt the temporary file is removed
-and a previous file at the target is left as it was. A process killed mid-write (SIGKILL, power
-loss) cannot clean up: its temporary file is removed by the next write of the same target.
+**Atomic writes** (``atomic_write``, ``atomic_copy``): a reader sees the old file or the new
+one, never a half-written one. The data goes to a temporary file ``.<name>.<random>.tmp``
+beside the target, is flushed and fsync'ed, gets ordinary permissions (``0o666`` minus the
+umask, as ``open`` would give) and is then ``os.replace``d onto the target. On any error or
+interrupt the temporary file is removed and a previous file at the target is left as it was. A
+process killed mid-write (SIGKILL, power loss) cannot clean up: its temporary file is removed
+by the next write of the same target. Two processes must not write the same target at once:
+each would remove the other's temporary file as stale (the command line's run folders have
+one owner: ``tinynet.cli.run_folder``).
 
-Two processes must not write the same target at once (that was never supported): each would
-remove the other's temporary file as stale.
+**Regular files only** (``special_kind``, ``open_regular``): a FIFO blocks its reader until
+something writes to it (forever, for a mistyped path), a device may never end, a folder is a
+mistake: each is named and refused before it is opened.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "atomic_copy", "fsync_dir"]
+__all__ = ["atomic_write", "atomic_copy", "fsync_dir", "special_kind", "open_regular"]
 
 
 def atomic_write(path, write: Callable[[BinaryIO], object]) -> Path:
@@ -116,3 +122,50 @@ def fsync_dir(directory) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------------------------- regular files only
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def special_kind(path) -> str | None:
+    """None if ``path`` (links followed) is a regular file, else what it is: "a directory", "a
+    FIFO", "a character device", "a block device", "a socket". ``OSError`` (e.g.
+    ``FileNotFoundError``) if it cannot be looked at."""
+    return _kind(os.stat(path).st_mode)
+
+
+def _kind(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _KINDS if test(mode)), "not a file")
+
+
+def open_regular(where: str, path):
+    """``path`` opened for binary reading if it is a regular file (symbolic links followed);
+    ValueError (one line starting with ``where``) if it is missing, cannot be opened or is not
+    a regular file. Opened without blocking, and checked again once open."""
+    try:
+        kind = special_kind(path)
+    except FileNotFoundError:
+        raise ValueError(f"{where}: no such file") from None
+    except OSError as err:
+        raise ValueError(f"{where}: cannot be read ({err.strerror or err})") from None
+    if kind:
+        raise ValueError(f"{where} is not a regular file ({kind})")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        raise ValueError(f"{where}: cannot be read ({err.strerror or err})") from None
+    kind = _kind(os.fstat(fd).st_mode)  # the file opened, should the path have changed meanwhile
+    if kind:
+        os.close(fd)
+        raise ValueError(f"{where} is not a regular file ({kind})")
+    return os.fdopen(fd, "rb")
