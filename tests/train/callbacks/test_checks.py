@@ -66,7 +66,7 @@ def test_stall_advice_is_about_the_init_only_for_the_papers_init(data):
     assert "bvlc_alexnet's init" in caffe and "(--init he)" in caffe
     he = _plateau_message(_stuck_trainer("he", stall_patience=3), images, labels)
     assert "paper's init" not in he and "--init" not in he
-    assert "not learning at learning rate 1e-09" in he and "--lr 1e-10" in he
+    assert "not learning at learning rate 1e-09" in he and "--lr 1e-10 and --lr 1e-08" in he
 
 
 def test_stall_advice_for_a_run_from_weights_is_about_fine_tuning(data):

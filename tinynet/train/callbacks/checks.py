@@ -157,8 +157,10 @@ class StallWarning(Callback):
                 f"training from scratch: try {smaller}; check too that the labels fit the images."
             )
         return (
-            f"the network is not learning at learning rate {lr:g}: a rate too large can push it "
-            f"to one constant output. Try {smaller}; check too that the labels fit the images."
+            f"the network is not learning at learning rate {lr:g}: a rate too large pushes it to "
+            f"one constant output, one too small leaves it where it started. Try a few rates "
+            f"around it (--lr {lr / 10:g} and --lr {lr * 10:g}); check too that the labels fit "
+            "the images."
         )
 
     def _flush(self) -> None:
