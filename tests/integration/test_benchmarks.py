@@ -16,3 +16,46 @@ def test_loader_benchmark_smoke(capsys, monkeypatch):
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("images/s") == 2 and "workers=1" in out and "draft decode" in out
+
+
+def _scaling_model():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "scaling_model.py"
+    spec = importlib.util.spec_from_file_location("scaling_model", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scaling_model_by_hand():
+    """benchmarks/scaling_model.py: ring allreduce's alpha-beta cost and the overlap schedule on
+    a three-layer profile worked out by hand."""
+    m = _scaling_model()
+    assert m.allreduce_seconds(1000, 1, alpha=1.0, beta=1.0) == 0.0
+    assert m.allreduce_seconds(1000, 2, alpha=0.5, beta=100.0) == 2 * 0.5 + 1000 / 100
+    assert m.allreduce_seconds(900, 4, alpha=0.0, beta=100.0) == 2 * 3 / 4 * 900 / 100
+    layers = [  # forward order; backward runs c (1 s), then b (2 s), then a (3 s)
+        m.LayerProfile("a", 1.0, 3.0, 100),
+        m.LayerProfile("relu", 0.5, 0.5, 0),
+        m.LayerProfile("b", 1.0, 2.0, 100),
+        m.LayerProfile("c", 0.5, 1.0, 800),
+    ]
+    profile = m.Profile(layers, update=0.5, batch=1, threads=1)
+    assert m.buckets(layers, 500) == [(3, 800), (0, 200)]  # c alone; b and a together
+    # 1 Gbit/s at 100%: 125e6 B/s; scale bytes so that c's bucket takes 2 s, b+a's 0.5 s
+    beta = 1e9 / 8
+    scaled = [m.LayerProfile(x.name, x.forward, x.backward, x.grad_bytes * beta // 400)
+              for x in layers]  # fmt: skip
+    profile = m.Profile(scaled, update=0.5, batch=1, threads=1)
+    kw = dict(alpha=0.0, efficiency=1.0, bucket_bytes=scaled[3].grad_bytes)
+    plain = m.predict(profile, 2, 1, overlap=False, **kw)
+    over = m.predict(profile, 2, 1, overlap=True, **kw)
+    compute = 3.0 + 6.5 + 0.5
+    assert abs(plain.step - (compute + 2.5)) < 1e-9 and abs(plain.allreduce - 2.5) < 1e-9
+    # c's bucket: ready at 1 s, done at 3 s; b+a's: ready at 6.5 s (backward's end), done 7 s
+    assert abs(over.step - (3.0 + 7.0 + 0.5)) < 1e-9 and abs(over.exposed - 0.5) < 1e-9
+    assert abs(over.efficiency - compute / 10.5) < 1e-9
+    fast = m.predict(profile, 64, 1e6, overlap=True, **kw)
+    assert fast.efficiency > 0.999  # an endless network costs nothing
