@@ -7,7 +7,7 @@ import tinynet
 from tinynet import Sequential
 from tinynet.backends import BACKENDS
 from tinynet.gradcheck import check_model_with_loss
-from tinynet.layers import Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU
+from tinynet.layers import Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU, fuse_conv_relu
 from tinynet.layers.loss import SoftmaxCrossEntropy
 
 from .helpers.gradients import CONV_ON, assert_small, small_network
@@ -98,3 +98,92 @@ def test_load_state_dict_errors_leave_parameters_untouched():
     assert "fc.weight: expected (2, 3) vs found (3, 2)" in msg
     for k, v in before.items():
         np.testing.assert_array_equal(model.state_dict()[k], v)
+
+
+# -- backward hooks ---------------------------------------------------------------------------
+def _hooked_network(rng, dtype=np.float32):
+    """Conv2D + ReLU fused (as AlexNet's), a nested Sequential, and a first layer that skips
+    dL/dx (its backward returns None)."""
+    inner = Sequential([("fc", Linear(8, 6, dtype=dtype, rng=rng)), ("relu", ReLU())])
+    model = Sequential(
+        [
+            ("conv", Conv2D(1, 2, 3, input_grad=False, dtype=dtype, rng=rng)),
+            ("relu", ReLU()),
+            ("flat", Flatten()),
+            ("block", inner),
+            ("out", Linear(6, 3, dtype=dtype, rng=rng)),
+        ]
+    )
+    assert fuse_conv_relu(model) == ["relu"]
+    return model
+
+
+def _grads(model):
+    return {name: grad.copy() for name, _, grad in model.named_parameters()}
+
+
+def test_backward_hooks_see_each_layer_in_reverse_order_with_final_gradients(rng):
+    model = _hooked_network(rng)
+    x = rng.standard_normal((2, 1, 4, 4)).astype(np.float32)
+    dy = rng.standard_normal((2, 3)).astype(np.float32)
+    model.forward(x)
+    model.backward(dy)
+    final = _grads(model)  # a backward without hooks
+    for grad in model.grads.values():
+        grad[...] = np.nan  # what a hook copies must come from this backward
+    seen, copies = [], {}
+
+    def hook(name, layer):
+        seen.append(name)
+        assert layer is model[name]
+        copies.update({f"{name}.{k}": g.copy() for k, _, g in layer.named_parameters()})
+
+    inner_seen = []
+    model["block"].register_backward_hook(lambda name, layer: inner_seen.append(name))
+    model.forward(x)
+    assert model.backward(dy) is None  # conv skips dL/dx
+    assert seen == []  # not registered yet
+    model.forward(x)
+    model.register_backward_hook(hook)
+    assert model.backward(dy) is None
+    assert seen == ["out", "block", "flat", "relu", "conv"]
+    assert inner_seen == ["relu", "fc"] * 2  # the nested model's own hooks, in each backward
+    assert sorted(copies) == sorted(final)
+    for name, grad in final.items():
+        np.testing.assert_array_equal(copies[name], grad, err_msg=name)
+
+
+def test_backward_hooks_order_removal_and_errors(rng):
+    model = _hooked_network(rng)
+    x = rng.standard_normal((2, 1, 4, 4)).astype(np.float32)
+    dy = np.ones((2, 3), np.float32)
+    calls = []
+    first = model.register_backward_hook(lambda name, layer: calls.append(("first", name)))
+    second = model.register_backward_hook(lambda name, layer: calls.append(("second", name)))
+    model.forward(x)
+    model.backward(dy)
+    names = ("out", "block", "flat", "relu", "conv")
+    assert calls == [(who, n) for n in names for who in ("first", "second")]
+    first.remove()
+    first.remove()  # a second remove is harmless
+    calls.clear()
+    model.forward(x)
+    model.backward(dy)
+    assert calls == [("second", n) for n in names]
+    second.remove()
+    assert model._hooks == {}  # no hook: backward runs no hook code at all
+    calls.clear()
+    model.forward(x)
+    model.backward(dy)
+    assert calls == []
+
+    def fail(name, layer):
+        if name == "flat":
+            raise RuntimeError("hook failed at flat")
+
+    model.register_backward_hook(fail)
+    model.forward(x)
+    with pytest.raises(RuntimeError, match="hook failed at flat"):
+        model.backward(dy)
+    with pytest.raises(ValueError, match="not callable"):
+        model.register_backward_hook("not a function")

@@ -10,6 +10,16 @@ from .layer import Layer
 from .validate import check_state, named_pair
 
 
+class HookHandle:
+    """What ``register_backward_hook`` returns: ``remove()`` unregisters the hook (twice: no-op)."""
+
+    def __init__(self, hooks: dict, key: int):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
 class Sequential(Layer):
     """Layers applied in order: ``Sequential([("conv1", Conv2D(3, 8, 3)), ("relu1", ReLU())])``.
 
@@ -20,6 +30,10 @@ class Sequential(Layer):
     ``"preprocess"`` (``channels`` "RGB" or "BGR", ``scale`` applied to 0-255 pixels, ``mean``
     and ``std`` per channel in that order and scale, ``resize`` of the shorter side, ``crop``)
     and ``"class_names"``; empty when unknown.
+
+    ``register_backward_hook(fn)`` has ``fn(name, layer)`` called in ``backward`` right after
+    each layer's own backward, when that layer's gradients are final (what data-parallel
+    training uses to send them while the layers below still compute theirs).
     """
 
     def __init__(self, layers):
@@ -27,6 +41,8 @@ class Sequential(Layer):
         self.layers: OrderedDict[str, Layer] = OrderedDict()
         self.config: dict | None = None
         self.info: dict = {}
+        self._hooks: dict[int, object] = {}  # key -> fn(name, layer), in registration order
+        self._next_hook = 0
         for item in layers:
             self._place(*named_pair("Sequential", "layer", item, self.layers))
         self._flatten()
@@ -80,12 +96,31 @@ class Sequential(Layer):
         return x
 
     def backward(self, dout: np.ndarray):
-        """Backpropagate dL/d(output); returns dL/d(input), or None if the first layer skips it."""
-        for layer in reversed(self.layers.values()):
+        """Backpropagate dL/d(output); returns dL/d(input), or None if the first layer skips it.
+
+        After each layer's backward the backward hooks are called with its name and the layer.
+        """
+        hooks = tuple(self._hooks.values())
+        for name, layer in reversed(self.layers.items()):
             dout = layer.backward(dout)
+            for hook in hooks:
+                hook(name, layer)
             if dout is None:
                 break
         return dout
+
+    def register_backward_hook(self, fn) -> HookHandle:
+        """Call ``fn(name, layer)`` in every ``backward`` right after that layer's backward,
+        layers in reverse order; the layer's ``grads`` are then final for this backward.
+
+        Hooks run in the order they were registered; an exception in one propagates out of
+        ``backward``. Returns a handle whose ``remove()`` unregisters ``fn``.
+        """
+        if not callable(fn):
+            raise ValueError(f"Sequential.register_backward_hook: {fn!r} is not callable")
+        key, self._next_hook = self._next_hook, self._next_hook + 1
+        self._hooks[key] = fn
+        return HookHandle(self._hooks, key)
 
     def named_parameters(self):
         """Yield ``(name, param, grad)`` for every parameter, names like ``"conv1.weight"``."""

@@ -12,6 +12,7 @@ import pytest
 
 from tinynet.cli import main
 from tinynet.cli.args import build_parser, flag, parse_args
+from tinynet.dist import BUCKET_BYTES
 from tinynet.train import DEMO, RunConfig
 
 from ..helpers.cli import SMALL, run
@@ -58,7 +59,8 @@ def test_help_documents_every_flag():
     flags = (
         "--data --epochs --batch-size --lr --momentum --weight-decay --workers --seed "
         "--image-size --width --groups --no-lrn --init --schedule --output --resume --evaluate "
-        "--ten-crop --predict --demo --arch --print-freq --start-epoch --overwrite --backend"
+        "--ten-crop --predict --demo --arch --print-freq --start-epoch --overwrite --backend "
+        "--bucket-mb"
     )
     for flag in flags.split():  # noqa: F402
         assert flag in text, flag
@@ -87,6 +89,7 @@ def test_pytorch_conventions(colours, tmp_path, capsys):
         ("--patience", "-5", "must be >= 0, got -5"),
         ("--momentum", "1", "must be in [0, 1)"),
         ("--width", "0", "must be finite and > 0"),
+        ("--bucket-mb", "-1", "must be finite and >= 0, got -1"),
     ],
 )
 def test_bad_numbers_are_one_line(colours, flag, value, message, capsys):
@@ -106,6 +109,13 @@ def test_every_setting_has_an_option_that_parses_to_it():
         args = parse_args(["--demo", flag(f.name), *typed])
         assert getattr(args, f.name) == OTHER[f.name], f.name
         assert args.explicit == {f.name}
+
+
+def test_bucket_mb_is_an_engine_option_not_a_setting():
+    assert parse_args(["--demo"]).bucket_mb == BUCKET_BYTES / 2**20
+    args = parse_args(["--demo", "--bucket-mb", "0.5"])
+    assert args.bucket_mb == 0.5 and args.explicit == set()
+    assert "--bucket-mb MB" in build_parser().format_help()
 
 
 def test_the_help_gives_each_default_and_the_demo_ones():

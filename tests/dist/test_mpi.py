@@ -159,11 +159,80 @@ def test_sigint_stops_every_rank_and_rank_zero_saves(colours, tmp_path):
     assert trainer.step >= 18  # 36 images / global batch 2 in epoch 1
 
 
+#: Ways of averaging the overlap test compares: (name, bucket_bytes, progress); 0: one allreduce
+#: after backward. 1 byte puts every parameter in a bucket of its own (boundaries inside layers).
+WAYS = [
+    ("flat", 0, "test"),
+    ("default", dist.BUCKET_BYTES, "test"),
+    ("tiny", 1, "test"),
+    ("small", 20_000, "thread"),
+    ("mpi", 100_000, "none"),
+]
+
+
+@needs_mpi
+def test_buckets_during_backward_train_as_one_allreduce_after_it(tmp_path):
+    proc = mpirun(2, "-m", "tests.dist.test_mpi", "overlap", tmp_path / "ways.npz")
+    assert proc.returncode == 0, proc.stderr
+    ways = np.load(tmp_path / "ways.npz")
+    start = alexnet(
+        num_classes=3, input_size=67, width=0.125, dropout=0, init="he", seed=0
+    ).state_dict()
+    names = [n for n in start if n.endswith(("weight", "bias"))]
+    assert len(names) == 16
+    for way, _, _ in WAYS:
+        assert float(ways[f"{way}/spread"]) == 0.0, way  # the ranks agree
+        for name in names:
+            flat, got = ways[f"flat/{name}"], ways[f"{way}/{name}"]
+            scale = np.abs(flat).max()
+            np.testing.assert_allclose(got, flat, rtol=1e-6, atol=1e-6 * scale, err_msg=way + name)
+            assert not np.array_equal(got, start[name])  # they did train
+    assert json.loads(str(ways["counts"])) == [[4, 4], [4, 1], [0, 3], [2, 4]]
+
+
+class Uneven:
+    """Batches of unequal sizes on the two ranks, an empty one included (unreadable files)."""
+
+    COUNTS = [[4, 4], [4, 1], [0, 3], [2, 4]]
+
+    def __init__(self, images, labels, rank):
+        self.images, self.labels, self.rank = images, labels, rank
+
+    def __iter__(self):
+        at = 0
+        for counts in self.COUNTS:
+            mine = slice(at + sum(counts[: self.rank]), at + sum(counts[: self.rank + 1]))
+            at += sum(counts)
+            yield self.images[mine], self.labels[mine]
+
+
+def overlap_run(out, comm):
+    """The small AlexNet trained one epoch of ``Uneven`` batches under each of ``WAYS``, from
+    the same weights; rank 0 saves them to ``out`` (.npz, "<way>/<parameter>")."""
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((24, 3, 67, 67)).astype(np.float32)
+    labels = rng.integers(0, 3, 24)
+    saved = {"counts": json.dumps(Uneven.COUNTS)}
+    for way, bucket_bytes, progress in WAYS:
+        model = alexnet(num_classes=3, input_size=67, width=0.125, dropout=0, init="he", seed=0)
+        trainer = Trainer.for_model(model, lr=0.01, schedule=None, comm=comm)
+        trainer.sync_gradients(bucket_bytes, progress)
+        trainer.fit(Uneven(images, labels, comm.rank), epochs=1)
+        saved[f"{way}/spread"] = trainer.sync.max_divergence()
+        saved.update({f"{way}/{k}": v for k, v in model.state_dict().items()})
+        trainer.sync.close()
+    if comm.rank == 0:
+        np.savez(out, **saved)
+
+
 # -- the worker: python -m tests.dist.test_mpi WORKER ARGS, under mpiexec ---------------------
 def _worker(argv):
     comm = dist.world()
     if argv[0] == "replica":
         dist.run_or_abort(comm, lambda: replica_run(argv[1], comm))
+        return 0
+    if argv[0] == "overlap":
+        dist.run_or_abort(comm, lambda: overlap_run(argv[1], comm))
         return 0
     if argv[0] == "fail":  # rank 1 fails in its first training epoch
         if comm.rank == 1:

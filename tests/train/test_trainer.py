@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tinynet.data import ArrayBatches
+from tinynet.dist import LocalComm
 from tinynet.models import alexnet
 from tinynet.train import Callback, CheckpointError, Trainer, load_checkpoint, trainer
 
@@ -188,3 +189,28 @@ def test_an_epoch_without_one_readable_image_is_an_error(data):
     empty = [(images[:0], labels[:0])] * 3  # what a loader with keep_empty gives
     with pytest.raises(NoTrainingData, match="epoch 1: not one training image"):
         trainer.fit(empty)
+
+
+# ------------------------------------------------------------------ gradients of several ranks
+class Mirror(LocalComm):
+    """Two ranks that hold the same data: every sum is the identity, as in one process."""
+
+    size = 2
+
+
+def test_gradient_averaging_is_wired_only_with_several_ranks(data):
+    images, labels = data
+    alone = Trainer.for_model(small_model(dropout=0), lr=0.01, schedule=None)
+    assert alone.sync is None and alone.model._hooks == {}  # one process: nothing added
+    two = Trainer.for_model(small_model(dropout=0), lr=0.01, schedule=None, comm=Mirror())
+    assert two.sync.overlap and len(two.model._hooks) == 1
+    two.sync_gradients(1)  # a bucket per parameter: the hook replaced, not added
+    assert two.sync.overlap and len(two.model._hooks) == 1
+    for each in (alone, two):
+        each.fit(ArrayBatches(images, labels, 8), epochs=1)
+    for name, param in alone.model.params.items():
+        np.testing.assert_allclose(two.model.params[name], param, rtol=1e-6, atol=1e-7)
+    two.sync_gradients(0)  # one allreduce after backward: no hook
+    assert not two.sync.overlap and two.model._hooks == {}
+    with pytest.raises(ValueError, match="bucket_bytes must be >= 0"):
+        two.sync_gradients(-1)

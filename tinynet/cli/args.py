@@ -15,7 +15,7 @@ import sys
 
 from .. import validate
 from ..backends import BACKENDS, ENV
-from ..dist import local_batch_size, local_size
+from ..dist import BUCKET_BYTES, local_batch_size, local_size
 from ..perf.threads import cores_per_process
 from ..train.config import DEMO, RunConfig
 
@@ -130,6 +130,12 @@ OPTIONS = [
         help="reference: the readable NumPy code (slow); fast: Numba kernels and Winograd "
              f"(default, unless ${ENV} says reference). The same results up to rounding: not "
              "saved in checkpoints")),
+    ("engine", ("--bucket-mb",), dict(type=_checked(validate.non_negative),
+        default=BUCKET_BYTES / 2**20, metavar="MB",
+        help="with several processes (mpirun), gradients are summed over them in buckets of "
+             f"about MB MiB (default {BUCKET_BYTES / 2**20:g}), each sent while backward "
+             "computes the layers below it; 0: one sum of all the gradients after backward. "
+             "Speed only (the same results up to rounding): not saved in checkpoints")),
 ]
 # fmt: on
 

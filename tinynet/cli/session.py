@@ -127,6 +127,7 @@ class Session:
             else:
                 self.trainer = new_trainer(self.config, len(self.classes), comm)
             self.trainer.extra = {"classes": self.classes, "class_names": names}
+        self.trainer.sync_gradients(round(args.bucket_mb * 2**20))  # --bucket-mb (speed only)
         if args.dummy:  # random labels: no network learns them, and no one should be told so
             callbacks = self.trainer.callbacks
             self.trainer.callbacks = [c for c in callbacks if not isinstance(c, StallWarning)]

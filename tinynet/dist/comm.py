@@ -5,12 +5,20 @@ which the launcher announces in environment variables (``PMI_SIZE`` for MPICH, I
 Slurm's PMI, ``OMPI_COMM_WORLD_SIZE`` for Open MPI, ...). Only then is ``mpi4py`` imported, so a
 single-process run needs no MPI at all. Both communicators have the same small interface, so the
 training code calls ``comm.allreduce_sum(...)`` without asking which one it has.
+
+Non-blocking sums (``iallreduce_sum``) return a request with ``test()`` and ``wait()``. MPICH
+moves a non-blocking collective forward only inside MPI calls, so someone must call them while
+it is in flight: ``comm.test_all(requests)`` between pieces of work, or a ``ProgressThread``
+doing so every millisecond (mpi4py asks for ``MPI_THREAD_MULTIPLE`` unless
+``mpi4py.rc.thread_level`` says otherwise; ``comm.thread_multiple`` tells what MPI gave).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 import traceback
 
 import numpy as np
@@ -74,15 +82,46 @@ def local_size(env=None) -> int:
     return max(1, n) if n is not None else 1
 
 
+class DoneRequest:
+    """The request of a collective that finished when it started (a single process's)."""
+
+    def __init__(self, buf: np.ndarray):
+        self.buf = buf
+
+    def test(self) -> bool:
+        """Whether the collective has finished (here: always)."""
+        return True
+
+    def wait(self) -> np.ndarray:
+        """Wait until the collective has finished; returns its buffer."""
+        return self.buf
+
+
 class LocalComm:
     """The communicator of a single-process run: every collective is the identity."""
 
     rank = 0
     size = 1
+    #: Whether several threads may call MPI at once (``MPI_THREAD_MULTIPLE``).
+    thread_multiple = True
 
     def allreduce_sum(self, buf: np.ndarray) -> np.ndarray:
         """Sum ``buf`` over the ranks, in place; returns ``buf``."""
         return buf
+
+    def iallreduce_sum(self, buf: np.ndarray) -> DoneRequest:
+        """Start summing ``buf`` (contiguous) over the ranks, in place; returns its request.
+        ``buf`` must not be touched until the request is complete."""
+        return DoneRequest(buf)
+
+    def test_all(self, requests) -> bool:
+        """Whether every request has finished; moves them all forward (MPI's Testall)."""
+        return all(request.test() for request in requests)
+
+    def wait_all(self, requests) -> None:
+        """Wait until every request has finished (MPI's Waitall)."""
+        for request in requests:
+            request.wait()
 
     def allreduce_max(self, buf: np.ndarray) -> np.ndarray:
         """Elementwise maximum of ``buf`` over the ranks, in place; returns ``buf``."""
@@ -111,6 +150,20 @@ class LocalComm:
         return f"{type(self).__name__}(rank={self.rank}, size={self.size})"
 
 
+class MPIRequest(DoneRequest):
+    """An ``MPI.Request`` and the buffer it works on (kept alive until it completes)."""
+
+    def __init__(self, request, buf: np.ndarray):
+        self.request, self.buf = request, buf
+
+    def test(self) -> bool:
+        return bool(self.request.Test())
+
+    def wait(self) -> np.ndarray:
+        self.request.Wait()
+        return self.buf
+
+
 class MPIComm(LocalComm):
     """``MPI.COMM_WORLD`` through mpi4py's buffer (upper-case) methods: no pickling."""
 
@@ -119,10 +172,20 @@ class MPIComm(LocalComm):
         self.comm = mpi.COMM_WORLD
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
+        self.thread_multiple = mpi.Query_thread() >= mpi.THREAD_MULTIPLE
 
     def allreduce_sum(self, buf):
         self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
         return buf
+
+    def iallreduce_sum(self, buf):
+        return MPIRequest(self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM), buf)
+
+    def test_all(self, requests):
+        return bool(self.MPI.Request.Testall([r.request for r in requests]))
+
+    def wait_all(self, requests):
+        self.MPI.Request.Waitall([r.request for r in requests])
 
     def allreduce_max(self, buf):
         self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.MAX)
@@ -139,6 +202,61 @@ class MPIComm(LocalComm):
         sys.stdout.flush()
         sys.stderr.flush()
         self.comm.Abort(code)
+
+
+class ProgressThread:
+    """A daemon thread that calls ``comm.test_all`` on the requests in flight every
+    ``interval`` seconds, so that MPI moves them forward while this thread computes.
+
+    ``add(request)`` hands it a request; ``take()`` takes them all back (the thread no longer
+    touches them: wait for them then). Idle (no request) it sleeps on a condition. Several
+    threads calling MPI at once needs ``comm.thread_multiple``.
+    """
+
+    def __init__(self, comm, interval: float = 1e-3):
+        if not comm.thread_multiple:
+            raise ValueError(
+                "ProgressThread: MPI was not given MPI_THREAD_MULTIPLE (mpi4py.rc.thread_level "
+                "must be 'multiple' before mpi4py.MPI is imported); use progress='test'"
+            )
+        self.comm, self.interval = comm, interval
+        self._requests: list = []
+        self._closed = False
+        self._work = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, request) -> None:
+        with self._work:
+            self._requests.append(request)
+            self._work.notify()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="mpi-progress", daemon=True)
+            self._thread.start()
+
+    def take(self) -> list:
+        """The requests handed over since the last ``take``, finished or not."""
+        with self._work:
+            taken, self._requests = self._requests, []
+        return taken
+
+    def close(self) -> None:
+        """Stop the thread (the requests it holds stay as they are)."""
+        with self._work:
+            self._closed = True
+            self._work.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._work:
+                while not self._requests and not self._closed:
+                    self._work.wait()
+                if self._closed:
+                    return
+                if self.comm.test_all(self._requests):  # all done: nothing to test until more
+                    self._requests = []
+            time.sleep(self.interval)
 
 
 LOCAL = LocalComm()

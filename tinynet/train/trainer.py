@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dist import LOCAL, GradientSync
+from ..dist import BUCKET_BYTES, LOCAL, GradientSync
 from ..layers import SoftmaxCrossEntropy
 from ..models import from_config, param_shapes
 from ..optim import SCHEDULES, SGD, Schedule, make_schedule
@@ -50,7 +50,8 @@ class Trainer:
 
     Data parallel: with a multi-process ``comm`` (``tinynet.dist.world()`` under mpirun) every
     rank holds a replica; rank 0's weights and momenta are broadcast at construction and after
-    ``restore``, gradients are averaged over the ranks every step, evaluation figures are
+    ``restore``, gradients are averaged over the ranks every step (in buckets sent during
+    backward, through a backward hook on the model: ``sync_gradients``), evaluation figures are
     summed, each rank's random layers draw their own numbers (from [seed, layer, rank, step]),
     and only rank 0 runs the callbacks that are not ``every_rank`` and writes checkpoints. Feed
     each rank its own share of every global batch (``tinynet.dist.train_shard``).
@@ -65,9 +66,9 @@ class Trainer:
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
         self.config: RunConfig | None = config
         self.comm = LOCAL if comm is None else comm
-        self.sync = None
-        if self.comm.size > 1:
-            self.sync = GradientSync(model.named_parameters(), self.comm)
+        self.sync: GradientSync | None = None
+        self._sync_hook = None
+        self.sync_gradients()
         self.loss_fn = SoftmaxCrossEntropy()
         self.callbacks = [DivergenceCheck(), StallWarning(stall_patience)]
         self.epoch = self.step = self.epoch_step = 0
@@ -124,6 +125,29 @@ class Trainer:
         )
         trainer.start_at(config.start_epoch)
         return trainer
+
+    def sync_gradients(self, bucket_bytes: int = BUCKET_BYTES, progress: str = "test") -> None:
+        """Multi-process runs: how gradients are averaged (single process: nothing to do).
+
+        ``bucket_bytes`` > 0: in buckets of about that many bytes, each sent while backward
+        computes the layers below it (a backward hook on the model), moved forward by
+        ``progress`` (``tinynet.dist.gradients.PROGRESS``); 0: one allreduce after backward.
+        The results are the same up to float32 rounding; only the speed differs."""
+        if self.comm.size == 1:
+            return
+        bucket_bytes = integer("Trainer.sync_gradients: bucket_bytes", bucket_bytes, 0)
+        if self._sync_hook is not None:
+            self._sync_hook.remove()
+            self._sync_hook = None
+        if self.sync is not None:
+            self.sync.close()
+        overlap = bucket_bytes > 0
+        self.sync = GradientSync(
+            self.model.named_parameters(), self.comm, overlap=overlap,
+            bucket_bytes=max(bucket_bytes, 1), progress=progress,
+        )  # fmt: skip
+        if overlap:
+            self._sync_hook = self.model.register_backward_hook(self.sync.ready)
 
     def start_at(self, epoch: int) -> None:
         """Count the epochs (and the schedule's) from ``epoch``: a new run that continues
@@ -227,6 +251,8 @@ class Trainer:
         """
         count = len(labels)
         local_loss = 0.0
+        if self.sync is not None:
+            self.sync.begin(count)  # from here backward sends the gradients it has finished
         if count:
             scores = self.model.forward(images)
             local_loss = self.loss_fn.forward(scores, labels)
