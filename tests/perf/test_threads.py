@@ -120,7 +120,7 @@ def numba_threads(monkeypatch):
 
     given = []
     monkeypatch.setattr(numba, "set_num_threads", given.append)
-    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})  # 4 cores
     for name in ("NUMBA_NUM_THREADS", *threads.BLAS_COUNTS):
         monkeypatch.delenv(name, raising=False)
     return given
@@ -142,3 +142,20 @@ def test_an_explicit_blas_thread_count_wins(numba_threads, monkeypatch, name):
 def test_an_explicit_numba_thread_count_wins(numba_threads, monkeypatch):
     monkeypatch.setenv("NUMBA_NUM_THREADS", "3")
     assert threads.share_cores(2) == 2 and numba_threads == []
+
+
+def test_cores_per_process_follows_the_affinity():
+    """Pinned to one core (taskset, a launcher's binding), a process gets one core's share."""
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs CPU affinity and 2 cores")
+    core = min(os.sched_getaffinity(0))
+    script = (
+        f"import os; os.sched_setaffinity(0, {{{core}}}); "
+        "from tinynet.perf.threads import cores_per_process; print(cores_per_process(1))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.stdout.strip() == "1", out.stderr

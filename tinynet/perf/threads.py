@@ -55,8 +55,13 @@ def set_thread_defaults() -> None:
 
 
 def cores_per_process(processes: int) -> int:
-    """This machine's cores divided among ``processes`` processes, at least 1."""
-    return max(1, (os.cpu_count() or 1) // processes)
+    """The cores this process may run on (its affinity: ``taskset`` or a launcher's binding
+    narrows it) divided among ``processes`` processes, at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform: the machine's cores
+        cores = os.cpu_count() or 1
+    return max(1, cores // processes)
 
 
 def share_cores(processes: int) -> int | None:
