@@ -15,8 +15,10 @@ last layer, one after the other on the network:
     step    = forward + max(backward, end_last) + update
 
 Efficiency is weak scaling: the per-machine batch stays the same, so one machine's step
-(forward + backward + update) over N machines' step. ``gamma`` adds the processor time the
-network stack takes per byte on the computing core (0 if it has a core of its own).
+(forward + backward + update) over N machines' step. ``gamma`` is the processor time the
+network stack takes per byte sent or received on the computing core: a transfer takes at least
+``gamma`` times its bytes, and with overlap that time is taken from backward's (0: the network
+has a core, or a card, of its own).
 
     python benchmarks/scaling_model.py --measure --batch 64 --threads 1 --save prof64.json
     python benchmarks/scaling_model.py --profile prof64.json --alpha 60e-6 --efficiency 0.93
@@ -130,11 +132,15 @@ def predict(profile: Profile, machines: int, gbit: float, *, alpha: float, effic
     achieves ``efficiency`` (its bytes/s over the link's)."""
     beta = gbit * 1e9 / 8 * efficiency
     single = profile.compute
-    cpu = gamma * 2 * (machines - 1) / machines * profile.grad_bytes if machines > 1 else 0.0
+    share = 2 * (machines - 1) / machines if machines > 1 else 0.0
+
+    def seconds(nbytes):  # the wire's time, or the processor's if that is longer
+        return max(allreduce_seconds(nbytes, machines, alpha, beta), gamma * share * nbytes)
+
     if not overlap or machines < 2:
-        comm = allreduce_seconds(profile.grad_bytes, machines, alpha, beta)
-        step = single + comm + cpu
-        return Prediction(machines, gbit, overlap, step, comm, comm + cpu, single / step)
+        comm = seconds(profile.grad_bytes)
+        step = single + comm
+        return Prediction(machines, gbit, overlap, step, comm, comm, single / step)
     # backward runs last layer first: when does layer i finish?
     done, t = {}, 0.0
     for i in reversed(range(len(profile.layers))):
@@ -142,10 +148,11 @@ def predict(profile: Profile, machines: int, gbit: float, *, alpha: float, effic
         done[i] = t
     end, comm = 0.0, 0.0
     for index, nbytes in buckets(profile.layers, bucket_bytes):
-        seconds = allreduce_seconds(nbytes, machines, alpha, beta)
-        end = max(done[index], end) + seconds
-        comm += seconds
-    backward = max(profile.backward + cpu, end)
+        took = seconds(nbytes)
+        end = max(done[index], end) + took
+        comm += took
+    # the network's processor time is taken from backward's (the same core)
+    backward = max(profile.backward + gamma * share * profile.grad_bytes, end)
     step = profile.forward + backward + profile.update
     return Prediction(machines, gbit, True, step, comm, step - single, single / step)
 
@@ -200,6 +207,30 @@ def table(profile: Profile, alpha: float, efficiency: float, bucket_bytes: int,
     return "\n".join(lines)
 
 
+def compare(runs: list[dict], profiles: dict, alpha: float, efficiency: float,
+            gamma: float) -> str:  # fmt: skip
+    """Predicted next to measured step times of ``benchmarks/overlap_scaling.py``'s ``runs``
+    (2 hosts): ``flat`` against no overlap, each ``MB:thread`` way against overlap with its
+    bucket size. ``profiles`` maps a batch to the per-layer profile measured at it."""
+    lines = [f"{'Gbit/s':>6} {'batch':>5} {'way':<11} {'measured s':>10} {'predicted s':>11}"]
+    for run in runs:
+        profile = profiles.get(run["batch"])
+        if profile is None:
+            continue
+        for way, records in run["ways"].items():
+            if way != "flat" and not way.endswith(":thread"):
+                continue  # progress between layers only: not what the model describes
+            steps = sorted(r["step"] for r in records)
+            measured = steps[len(steps) // 2] if len(steps) % 2 else sum(
+                steps[len(steps) // 2 - 1 : len(steps) // 2 + 1]) / 2  # fmt: skip
+            bucket = int(float(way.split(":")[0]) * 2**20) if way != "flat" else 1
+            guess = predict(profile, 2, run["gbit"], alpha=alpha, efficiency=efficiency,
+                            overlap=way != "flat", bucket_bytes=bucket, gamma=gamma)  # fmt: skip
+            lines.append(f"{run['gbit']:>6g} {run['batch']:>5} {way:<11} {measured:>10.2f} "
+                         f"{guess.step:>11.2f}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", help="a profile saved by --measure --save")
@@ -213,7 +244,18 @@ def main(argv=None) -> int:
     p.add_argument("--gamma", type=float, default=0.0,
                    help="seconds of the computing core per byte sent and received")  # fmt: skip
     p.add_argument("--bucket-mb", type=float, default=DEFAULT_BUCKET_BYTES / 2**20)
+    p.add_argument("--compare", nargs="+", metavar="JSON",
+                   help="overlap_scaling.py results to set the predictions beside (with one "
+                        "--profile per batch, comma-separated)")  # fmt: skip
     args = p.parse_args(argv)
+    if args.compare:
+        profiles = {}
+        for path in args.profile.split(","):
+            loaded = Profile.load(path)
+            profiles[loaded.batch] = loaded
+        runs = [r for path in args.compare for r in json.loads(open(path).read())["runs"]]
+        print(compare(runs, profiles, args.alpha, args.efficiency, args.gamma))
+        return 0
     if not (args.profile or args.measure):
         p.error("give --profile FILE or --measure")
     profile = Profile.load(args.profile) if args.profile else measure(args.batch, args.threads)

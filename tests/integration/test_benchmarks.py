@@ -59,3 +59,48 @@ def test_scaling_model_by_hand():
     assert abs(over.efficiency - compute / 10.5) < 1e-9
     fast = m.predict(profile, 64, 1e6, overlap=True, **kw)
     assert fast.efficiency > 0.999  # an endless network costs nothing
+    # gamma: the stack's processor time per byte, longer than the wire's here (4 s vs 2.5 s);
+    # flat waits for it, overlap takes it from backward (6.5 + 4 s) and then sends the rest
+    cpu = dict(kw, gamma=4.0 / sum(x.grad_bytes for x in scaled))
+    assert abs(m.predict(profile, 2, 1, overlap=False, **cpu).step - (compute + 4.0)) < 1e-9
+    slow = m.predict(profile, 2, 1, overlap=True, **cpu)
+    assert abs(slow.step - (3.0 + 10.5 + 0.5)) < 1e-9
+
+
+def test_overlap_scaling_single_role_and_table(capsys, tmp_path):
+    """benchmarks/overlap_scaling.py: the one-host role runs a step of the paper AlexNet and
+    prints its result; --table turns a saved run into the medians it reports."""
+    import json
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "overlap_scaling.py"
+    argv = [str(script), "single", "--batch", "1", "--steps", "1", "--warmup", "0"]
+    old = sys.argv
+    sys.argv = argv
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as done:
+        assert done.code == 0
+    finally:
+        sys.argv = old
+    result = json.loads(capsys.readouterr().out.split("RESULT ", 1)[1])
+    assert result["size"] == 1 and len(result["ways"]["flat"]) == 1
+    flat, overlapped = (
+        dict(step=3.0, compute=2.0, wait=1.0),
+        dict(step=2.25, compute=2.0, wait=0.25),
+    )
+    alone = [dict(step=2.0, compute=2.0, wait=0.0)]
+    run = dict(gbit=1.0, batch=64, single=alone, ways={"flat": [flat], "25:thread": [overlapped]})
+    saved = tmp_path / "runs.json"
+    saved.write_text(json.dumps({"runs": [run]}))
+    sys.argv = [str(script), "--table", str(saved)]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as done:
+        assert done.code == 0
+    finally:
+        sys.argv = old
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("2 hosts at 1 Gbit/s, batch 64 per rank; one host alone: 2.00")
+    flat, overlapped = lines[2].split(), lines[3].split()
+    assert flat[0] == "flat" and flat[4] == "0%" and flat[5] == "1.00x" and flat[6] == "67%"
+    assert overlapped[4] == "75%" and overlapped[5] == "0.75x" and overlapped[6] == "89%"
