@@ -25,13 +25,14 @@ def test_paper_alexnet_in_default_buckets():
     nbytes = [4 * int(np.prod(s)) for s in shapes.values()]
     buckets = Buckets(names, nbytes, BUCKET_BYTES)
     groups = [[names[i] for i in g] for g in buckets.groups]
-    assert groups == [
-        ["fc8.bias", "fc8.weight", "fc7.bias", "fc7.weight"],
-        ["fc6.bias", "fc6.weight"],
+    assert groups == [  # 100 MiB: fc8+fc7 (79.6 MB) close with fc6 (224 MB), then the convs
+        ["fc8.bias", "fc8.weight", "fc7.bias", "fc7.weight", "fc6.bias", "fc6.weight"],
         [f"conv{k}.{p}" for k in (5, 4, 3, 2, 1) for p in ("bias", "weight")],
     ]
     assert sorted(buckets.order) == list(range(16))
-    assert buckets.bounds == [0, 4, 6, 16]
+    assert buckets.bounds == [0, 6, 16]
+    dpp = Buckets(names, nbytes, 25 * 2**20)  # DDP's 25 MB: fc8+fc7, fc6, the convs
+    assert dpp.bounds == [0, 4, 6, 16]
 
 
 def test_a_bucket_is_complete_when_every_layer_in_it_is():

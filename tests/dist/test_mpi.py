@@ -163,7 +163,7 @@ def test_sigint_stops_every_rank_and_rank_zero_saves(colours, tmp_path):
 #: after backward. 1 byte puts every parameter in a bucket of its own (boundaries inside layers).
 WAYS = [
     ("flat", 0, "test"),
-    ("default", dist.BUCKET_BYTES, "test"),
+    ("default", dist.BUCKET_BYTES, "thread"),
     ("tiny", 1, "test"),
     ("small", 20_000, "thread"),
     ("mpi", 100_000, "none"),

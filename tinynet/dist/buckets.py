@@ -2,16 +2,20 @@
 
 Backward runs the layers last to first, so the gradients of fc8 are final long before conv1's.
 Grouped from the last parameter to the first into buckets of about ``bucket_bytes`` (PyTorch
-DDP's idea and its default of 25 MB), each bucket can be summed over the ranks as soon as all
-its parameters are final, while backward computes the layers below. A parameter is never split;
-one larger than ``bucket_bytes`` fills a bucket of its own (with any smaller ones before it).
+DDP's idea; its default is 25 MB, tinynet's 100 MiB, measured), each bucket can be summed over
+the ranks as soon as all its parameters are final, while backward computes the layers below.
+A parameter is never split; one larger than ``bucket_bytes`` fills a bucket of its own (with
+any smaller ones before it).
 """
 
 from __future__ import annotations
 
-#: The bucket size of data-parallel training in bytes (``--bucket-mb``'s default): PyTorch
-#: DDP's 25 MB until measured here.
-BUCKET_BYTES = 25 * 2**20
+#: The bucket size of data-parallel training in bytes (``--bucket-mb``'s default), chosen by
+#: measurement (docs/distributed.md, 2 emulated hosts, paper AlexNet): 100 MiB gave the
+#: shortest steps at 1 and 10 Gbit/s (0.66-0.82x the flat allreduce's at 1 Gbit/s, batch 64),
+#: ahead of 50 MiB and 5 MiB; DDP's 25 MiB came last (0.87x: fc6 and fc8+fc7 in flight as two
+#: allreduces at once).
+BUCKET_BYTES = 100 * 2**20
 
 
 def layer_of(name: str) -> str:

@@ -126,15 +126,18 @@ class Trainer:
         trainer.start_at(config.start_epoch)
         return trainer
 
-    def sync_gradients(self, bucket_bytes: int = BUCKET_BYTES, progress: str = "test") -> None:
+    def sync_gradients(self, bucket_bytes: int = BUCKET_BYTES, progress: str | None = None) -> None:
         """Multi-process runs: how gradients are averaged (single process: nothing to do).
 
         ``bucket_bytes`` > 0: in buckets of about that many bytes, each sent while backward
         computes the layers below it (a backward hook on the model), moved forward by
-        ``progress`` (``tinynet.dist.gradients.PROGRESS``); 0: one allreduce after backward.
-        The results are the same up to float32 rounding; only the speed differs."""
+        ``progress`` (``tinynet.dist.gradients.PROGRESS``; None: a progress thread when MPI
+        allows threads, measured fastest, else tests between layers); 0: one allreduce after
+        backward. The results are the same up to float32 rounding; only the speed differs."""
         if self.comm.size == 1:
             return
+        if progress is None:
+            progress = "thread" if self.comm.thread_multiple else "test"
         bucket_bytes = integer("Trainer.sync_gradients: bucket_bytes", bucket_bytes, 0)
         if self._sync_hook is not None:
             self._sync_hook.remove()
