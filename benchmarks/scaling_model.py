@@ -207,16 +207,27 @@ def table(profile: Profile, alpha: float, efficiency: float, bucket_bytes: int,
     return "\n".join(lines)
 
 
+def scaled(profile: Profile, factor: float) -> Profile:
+    """``profile`` with every time multiplied by ``factor``."""
+    layers = [LayerProfile(x.name, x.forward * factor, x.backward * factor, x.grad_bytes)
+              for x in profile.layers]  # fmt: skip
+    return Profile(layers, profile.update * factor, profile.batch, profile.threads, profile.note)
+
+
 def compare(runs: list[dict], profiles: dict, alpha: float, efficiency: float,
             gamma: float) -> str:  # fmt: skip
     """Predicted next to measured step times of ``benchmarks/overlap_scaling.py``'s ``runs``
     (2 hosts): ``flat`` against no overlap, each ``MB:thread`` way against overlap with its
-    bucket size. ``profiles`` maps a batch to the per-layer profile measured at it."""
+    bucket size. ``profiles`` maps a batch to the per-layer profile measured at it; its times
+    are scaled to the run's own one-host step (the machine's speed drifts between runs: the
+    profile gives the layers' shares, the run the seconds)."""
     lines = [f"{'Gbit/s':>6} {'batch':>5} {'way':<11} {'measured s':>10} {'predicted s':>11}"]
     for run in runs:
         profile = profiles.get(run["batch"])
         if profile is None:
             continue
+        alone = sorted(r["step"] for r in run["single"])[len(run["single"]) // 2]
+        profile = scaled(profile, alone / profile.compute)
         for way, records in run["ways"].items():
             if way != "flat" and not way.endswith(":thread"):
                 continue  # progress between layers only: not what the model describes
