@@ -63,3 +63,16 @@ def test_check_state_refuses_values_that_become_infinite_on_the_cast_and_strings
     check_state("fc", expected, {"w": np.array([0.0, 1e30]), "steps": np.array(3)})  # fits
     with pytest.raises(ValueError, match="fc: a state dict must be a dict, got list"):
         check_state("fc", expected, [1, 2])
+
+
+def test_float_dtype_is_float32_or_float64():
+    """alexnet(dtype=np.float16) passed the check and failed in standard_normal (issue 25)."""
+    from tinynet.models import alexnet
+    from tinynet.validate import float_dtype
+
+    assert float_dtype("x", "float32") == np.float32 and float_dtype("x", np.float64) == np.float64
+    for bad in (np.float16, "int32", "nope", np.complex64):
+        with pytest.raises(ValueError, match="x must be float32 or float64"):
+            float_dtype("x", bad)
+    with pytest.raises(ValueError, match="alexnet: dtype must be float32 or float64"):
+        alexnet(num_classes=3, input_size=67, width=0.125, dtype=np.float16)

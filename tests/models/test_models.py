@@ -55,8 +55,8 @@ def test_param_shapes_of_the_paper_network_and_of_a_huge_one_allocate_nothing():
         ({"builder": "alexnet", "groups": True}, "groups must be an integer"),
         ({"builder": "alexnet", "lrn": "no"}, "lrn must be True or False"),
         ({"builder": "alexnet", "seed": -1}, "seed must be >= 0"),
-        ({"builder": "alexnet", "dtype": "int32"}, "dtype must be a floating point type"),
-        ({"builder": "alexnet", "dtype": "nonsense"}, "dtype must be a floating point type"),
+        ({"builder": "alexnet", "dtype": "int32"}, "dtype must be float32 or float64"),
+        ({"builder": "alexnet", "dtype": "nonsense"}, "dtype must be float32 or float64"),
         ({"builder": "alexnet", "num_classes": 2.5}, "num_classes must be an integer"),
     ],
 )

@@ -33,7 +33,7 @@ def test_builder_minimum_input_and_bad_arguments():
         ({"input_size": 62}, "input_size 62 is too small; the minimum is 63"),
         ({"num_classes": 0}, "num_classes"),
         ({"dropout": 1.0}, "dropout"),
-        ({"dtype": np.int32}, "dtype must be a floating point type"),
+        ({"dtype": np.int32}, "dtype must be float32 or float64"),
     ]:
         with pytest.raises(ValueError, match=f"alexnet_torchvision: {msg}"):
             param_shapes({"builder": "alexnet_torchvision", **kwargs})

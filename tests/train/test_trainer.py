@@ -49,7 +49,7 @@ def test_a_config_that_does_not_fit_the_arrays_is_refused_unbuilt(
         (dict(builder="resnet"), "unknown builder 'resnet'"),
         (dict(lrn="no"), "lrn must be True or False"),
         (dict(num_classes=-1), "num_classes must be >= 1"),
-        (dict(dtype="int8"), "dtype must be a floating point type"),
+        (dict(dtype="int8"), "dtype must be float32 or float64"),
     ],
 )
 def test_a_bad_config_is_refused_naming_the_file_and_the_key(

@@ -29,8 +29,6 @@ from .metrics import Meter
 #: The widest parameter dtype a checkpoint's array may be stored in (float64): its bytes per
 #: value bound what an entry of a known shape may unpack to.
 MAX_ITEMSIZE = 8
-#: The parameter dtypes the AlexNet builder draws its weights in (``standard_normal``'s).
-ALEXNET_DTYPES = ("float32", "float64")
 
 
 class NoTrainingData(RuntimeError):
@@ -517,9 +515,6 @@ def _model_shapes(path, config, declared: dict, builder, built: dict) -> dict:
             built["model"] = builder(config)
             return built["model"].state_shapes()
         expected = param_shapes(config)
-        dtype = np.dtype(config.get("dtype", "float32")).name
-        if config["builder"] == "alexnet" and dtype not in ALEXNET_DTYPES:
-            raise ValueError(f"alexnet: dtype must be one of {ALEXNET_DTYPES}, got {dtype!r}")
     except (ValueError, TypeError) as err:
         raise CheckpointError(f"{path}: cannot rebuild its model: {err}") from None
     start = "model/"
