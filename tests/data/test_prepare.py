@@ -251,3 +251,20 @@ def test_training_cli_on_a_prepared_dataset(prepared, tmp_path, capsys):
     with np.load(out / "checkpoint.npz", allow_pickle=False) as npz:
         text = " ".join(str(npz[k]) for k in npz.files if npz[k].dtype.kind == "U")
     assert "tench, Tinca tinca" in text
+
+
+def test_sigint_interrupts_even_when_the_shell_ignored_it(source, tmp_path):
+    """A background job of a non-interactive shell starts with SIGINT ignored, and Python then
+    leaves it ignored: `kill -INT` did nothing and the run went on (seen in a CI run started
+    with `( ... &)`). prepare takes SIGINT back, as the training command does."""
+    dst = tmp_path / "dst"
+    env = {**os.environ, SLEEP_ENV: "30", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "tinynet.data.prepare", str(source), str(dst), "-j", "1"]
+    cmd += ["--no-progress", "--chunk-size", "2"]
+    ignore = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731  (as such a shell)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=ignore)  # fmt: skip
+    wait_for_chunk(dst, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err

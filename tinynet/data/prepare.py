@@ -301,6 +301,9 @@ def main(argv=None) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C (SIGINT) interrupts, also when the shell that started us ignored it (a background
+    # job): then Python leaves it ignored, and a `kill -INT` would do nothing
+    interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
     start = time.perf_counter()
     try:
         manifest = prepare(args.src, args.dst, args.workers, args.val_labels, args.chunk_size,
@@ -320,6 +323,7 @@ def main(argv=None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, interrupt)
     seconds = time.perf_counter() - start
     counts = {s: manifest["splits"][s]["count"] for s in SPLITS}
     size = sum(f["bytes"] for f in manifest["files"].values())
