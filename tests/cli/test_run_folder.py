@@ -102,6 +102,7 @@ def test_a_held_folder_is_refused_naming_its_owner(colours, tmp_path, capsys):
     assert not out.exists()  # the lock made the folder and, empty, removed it again
 
 
+@pytest.mark.slow  # three command lines in subprocesses
 def test_a_second_run_into_a_folder_in_use_is_refused_end_to_end(colours, tmp_path):
     out = tmp_path / "run"
     argv = [sys.executable, str(EXAMPLE), str(colours), "--output", str(out), *SMALL]

@@ -5,6 +5,8 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
+
 from ..helpers.loader import no_leftover_children  # noqa: F401  (autouse: no test leaves a worker behind)
 
 
@@ -67,6 +69,7 @@ def test_scaling_model_by_hand():
     assert abs(slow.step - (3.0 + 10.5 + 0.5)) < 1e-9
 
 
+@pytest.mark.slow  # a step of the full-size AlexNet
 def test_overlap_scaling_single_role_and_table(capsys, tmp_path):
     """benchmarks/overlap_scaling.py: the one-host role runs a step of the paper AlexNet and
     prints its result; --table turns a saved run into the medians it reports."""
