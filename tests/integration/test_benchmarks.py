@@ -76,15 +76,7 @@ def test_overlap_scaling_single_role_and_table(capsys, tmp_path):
     import json
 
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "overlap_scaling.py"
-    argv = [str(script), "single", "--batch", "1", "--steps", "1", "--warmup", "0"]
-    old = sys.argv
-    sys.argv = argv
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    except SystemExit as done:
-        assert done.code == 0
-    finally:
-        sys.argv = old
+    _run_script(script, "single", "--batch", "1", "--steps", "1", "--warmup", "0")
     result = json.loads(capsys.readouterr().out.split("RESULT ", 1)[1])
     assert result["size"] == 1 and len(result["ways"]["flat"]) == 1
     flat, overlapped = (
@@ -95,15 +87,21 @@ def test_overlap_scaling_single_role_and_table(capsys, tmp_path):
     run = dict(gbit=1.0, batch=64, single=alone, ways={"flat": [flat], "25:thread": [overlapped]})
     saved = tmp_path / "runs.json"
     saved.write_text(json.dumps({"runs": [run]}))
-    sys.argv = [str(script), "--table", str(saved)]
+    _run_script(script, "--table", saved)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("2 hosts at 1 Gbit/s, batch 64 per rank; one host alone: 2.00")
+    flat, overlapped = lines[2].split(), lines[3].split()
+    assert flat[0] == "flat" and flat[4] == "0%" and flat[5] == "1.00x" and flat[6] == "67%"
+    assert overlapped[4] == "75%" and overlapped[5] == "0.75x" and overlapped[6] == "89%"
+
+
+def _run_script(script: Path, *argv) -> None:
+    """Run ``script`` as ``python script argv...`` in this process; it must exit with 0."""
+    old = sys.argv
+    sys.argv = [str(script), *map(str, argv)]
     try:
         runpy.run_path(str(script), run_name="__main__")
     except SystemExit as done:
         assert done.code == 0
     finally:
         sys.argv = old
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("2 hosts at 1 Gbit/s, batch 64 per rank; one host alone: 2.00")
-    flat, overlapped = lines[2].split(), lines[3].split()
-    assert flat[0] == "flat" and flat[4] == "0%" and flat[5] == "1.00x" and flat[6] == "67%"
-    assert overlapped[4] == "75%" and overlapped[5] == "0.75x" and overlapped[6] == "89%"
