@@ -105,9 +105,7 @@ class Session:
     def __init__(self, args, comm=LOCAL, on_skip=None):
         self.args, self.comm, self.on_skip = args, comm, on_skip
         self.root = comm.rank == 0
-        self.output = Path(args.output)
-        if self.root and self.output.exists() and not self.output.is_dir():
-            raise UsageError(f"--output {self.output} is a file, not a folder")
+        self.output = Path(args.output)  # checked last (check_folder): the dataset comes first
         if args.dummy:  # synthetic data in memory: no folder
             self.data_dir = None
             self.train_set, self.val_set = dummy_splits(args.dummy, args.dummy_classes)
