@@ -21,6 +21,7 @@ import dataclasses
 from ..train import RunConfig
 from ..train.config import ARCHS
 from .args import UsageError, flag
+from .weights import input_size
 
 MODEL = ("arch", "image_size", "width", "groups", "no_lrn", "init")
 REFUSED = {
@@ -56,8 +57,8 @@ def describe_model(config: RunConfig, model, weights: str, given=()) -> RunConfi
     ``given``: the model settings the user typed; one that disagrees with the weights' model,
     or that the weights do not record (the init of imported weights), is refused."""
     cfg = model.config
-    size = int(model.info.get("input_size") or cfg["input_size"])
-    shape = dict(image_size=size, width=cfg.get("width", 1.0), groups=cfg.get("groups", 1))
+    shape = dict(image_size=input_size(model), width=cfg.get("width", 1.0),
+                 groups=cfg.get("groups", 1))  # fmt: skip
     shape["no_lrn"] = not cfg.get("lrn", False)
     shape["init"] = cfg.get("init")
     for key in (k for k in MODEL if k in given):
