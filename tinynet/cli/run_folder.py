@@ -182,7 +182,7 @@ def check_run_folder(
                 f"that instead (--resume {_quote(out / 'checkpoint.npz')}), resume into another "
                 "--output, or add --overwrite to replace it"
             )
-        return [name for name in taken if out / name != source and (out / name).resolve() != source]
+        return [name for name in taken if (out / name).resolve() != source]
     if overwrite:
         read = [w for w in weights if Path(w).resolve() in {(out / n).resolve() for n in taken}]
         if read:
