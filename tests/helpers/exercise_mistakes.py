@@ -85,6 +85,97 @@ def sgd_factory(decay=None, rule="paper"):
     return step
 
 
+def sgd_hard_coded(**fixed):
+    """The right sgd_step with some hyperparameters hard-coded (ignoring the arguments)."""
+
+    def step(params, grads, velocity, lr, momentum, weight_decay):
+        given = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+        B.sgd_step(params, grads, velocity, **{**given, **fixed})
+
+    return step
+
+
+def dropout_p_fixed(x, p, training, rng):
+    return B.dropout_forward(x, 0.3, training, rng)
+
+
+def dropout_keep_forward(x, p, training, rng):
+    if not training:
+        return x.copy(), None
+    keep = rng.random(x.shape) >= p
+    return x * keep / (1 - p), keep
+
+
+def dropout_keep_backward_p_fixed(dout, keep):
+    return dout.copy() if keep is None else dout * keep / (1 - 0.3)
+
+
+def dropout_broadcast(x, p, training, rng):
+    if not training:
+        return x.copy(), None
+    mask = (rng.random(x.shape[-1]) >= p) / (1 - p)
+    return x * mask, np.broadcast_to(mask, x.shape)
+
+
+def softmax_global_max(logits, labels):
+    e = np.exp(logits - logits.max())
+    p = e / e.sum(axis=1, keepdims=True)
+    p[np.arange(len(labels)), labels] -= 1
+    return p / len(labels)
+
+
+def numerical_gradient_by(mistake):
+    """A numerical_gradient(f, x, dout, h) with one mistake."""
+
+    def numerical_gradient(f, x, dout, h):
+        if mistake == "float32":
+            x = x.astype(np.float32)
+        if mistake == "hard-coded h":
+            h = 1e-5
+        if mistake == "all at once":
+            return np.full(x.shape, (np.sum(dout * f(x + h)) - np.sum(dout * f(x - h))) / (2 * h))
+        grad = np.zeros(x.shape, np.float32 if mistake == "float32 grad" else np.float64)
+        weights = np.ones_like(dout) if mistake == "no dout" else dout
+        indices = {
+            "rows": lambda: range(x.shape[0]),
+            "2-D": lambda: [(i, j) for i in range(x.shape[0]) for j in range(x.shape[1])],
+            "square": lambda: [(i, j) for i in range(x.shape[0]) for j in range(x.shape[0])],
+        }.get(mistake, lambda: np.ndindex(x.shape))()
+        for i in indices:
+            old = x[i].copy()
+            x[i] = old + h
+            out = f(x)
+            plus = out[i] * dout[i] if mistake == "elementwise" else np.sum(weights * out)
+            x[i] = old if mistake == "one-sided" else old - h
+            out = f(x)
+            minus = out[i] * dout[i] if mistake == "elementwise" else np.sum(weights * out)
+            if mistake != "no restore":
+                x[i] = old
+            grad[i] = (plus - minus) / (h if mistake in ("by h", "one-sided") else 2 * h)
+        return grad
+
+    return numerical_gradient
+
+
+def rel_error_by(kind):
+    """A rel_error(a, b) with one mistake."""
+
+    def rel_error(a, b):
+        diff, total = np.abs(a - b), np.abs(a) + np.abs(b)
+        return {
+            "absolute": lambda: diff.max(),
+            "no floor": lambda: diff.max() / total.max(),
+            "tiny floor": lambda: diff.max() / (total.max() + 1e-30),
+            "elementwise": lambda: np.max(diff / np.maximum(1e-8, total)),
+            "max + max": lambda: diff.max() / max(1e-8, np.abs(a).max() + np.abs(b).max()),
+            "first": lambda: diff.max() / max(1e-8, np.abs(a).max()),
+            "sum": lambda: diff.sum() / max(1e-8, total.sum()),
+            "array": lambda: diff / np.maximum(1e-8, total),
+        }[kind]()
+
+    return rel_error
+
+
 def im2col_permuted(rows=(0, 1, 2), columns=(3, 4, 5), flip=False, transpose=False):
     def im2col(x, kh, kw, stride, pad):
         cols = C.im2col(x, kh, kw, stride, pad)
@@ -160,6 +251,118 @@ def lrn_direct_only(x, dout, size, alpha, beta, k):
     return dout * scale**-beta
 
 
+def im2col_square_image(x, kh, kw, stride, pad):
+    n, c, h, w = x.shape
+    square = np.zeros((n, c, h, h))
+    square[..., : min(h, w)] = x[..., : min(h, w)]
+    return C.im2col(square, kh, kw, stride, pad)
+
+
+def maxpool_unravel_by_kh(dout, x, kh, kw, stride):
+    dx = np.zeros_like(x)
+    for n, c, y, xo in np.ndindex(dout.shape):
+        rows, cols = slice(y * stride, y * stride + kh), slice(xo * stride, xo * stride + kw)
+        first = int(x[n, c, rows, cols].argmax())
+        iy, ix = y * stride + first // kh, xo * stride + first % kh
+        if iy < x.shape[2] and ix < x.shape[3]:
+            dx[n, c, iy, ix] += dout[n, c, y, xo]
+    return dx
+
+
+def lrn_symmetric_window(x, dout, size, alpha, beta, k):
+    h = size // 2
+    padded = np.pad(x * x, ((0, 0), (h, h), (0, 0), (0, 0)))
+    scale = k + alpha / size * sum(padded[:, d : d + x.shape[1]] for d in range(2 * h + 1))
+    t = np.pad(dout * x * scale ** (-beta - 1), ((0, 0), (h, h), (0, 0), (0, 0)))
+    cross = sum(t[:, d : d + x.shape[1]] for d in range(2 * h + 1))
+    return dout * scale**-beta - 2 * alpha * beta / size * x * cross
+
+
+def _conv_out(x, kh, kw, stride, pad, square=False):
+    n, c, h, w = x.shape
+    oh = (h + 2 * pad - kh) // stride + 1
+    return oh, oh if square else (w + 2 * pad - kw) // stride + 1
+
+
+def conv_forward_by(mistake=None):
+    """A conv_forward with one mistake."""
+
+    def forward(x, weight, bias, stride, pad, groups):
+        f, cg, kh, kw = weight.shape
+        if mistake == "stride 1":
+            stride = 1
+        elif mistake == "pad 0":
+            pad = 0
+        elif mistake == "no groups":
+            groups = 1
+        elif mistake == "interleaved":
+            x = x[:, np.arange(x.shape[1]).reshape(cg, groups).T.ravel()]
+        elif mistake == "flip":
+            weight = weight[:, :, ::-1, ::-1]
+        n = x.shape[0]
+        oh, ow = _conv_out(x, kh, kw, stride, pad, square=mistake == "square")
+        cols = C.im2col(x, kh, kw, stride, pad).reshape(groups, -1, n * oh * ow)
+        if mistake == "weight reshaped":
+            w = weight.reshape(groups, -1, f // groups).transpose(0, 2, 1)
+        else:
+            w = weight.reshape(groups, f // groups, -1)
+        rows = w @ cols
+        if mistake == "NF":
+            y = rows.reshape(n, f, oh, ow)
+        else:
+            y = rows.reshape(f, n, oh, ow).transpose(1, 0, 2, 3)
+        return y if mistake == "no bias" else y + bias[None, :, None, None]
+
+    return forward
+
+
+def conv_backward_by(mistake=None):
+    """A conv_backward with one mistake."""
+
+    def backward(x, weight, dout, stride, pad, groups):
+        f, cg, kh, kw = weight.shape
+        n, c, h, w = x.shape
+        perm = np.arange(c).reshape(cg, groups).T.ravel() if mistake == "interleaved" else ...
+        if mistake == "stride 1":
+            stride = 1
+        elif mistake == "pad 0":
+            pad = 0
+        elif mistake == "no groups":
+            groups = 1
+        elif mistake == "square kernel":
+            kw = kh
+        elif mistake == "flip":
+            weight = weight[:, :, ::-1, ::-1]
+        if mistake == "NF":
+            rows = dout.reshape(groups, f // groups, -1)
+        elif mistake == "image 0":
+            rows = dout[0].reshape(groups, f // groups, -1)
+        else:
+            rows = dout.transpose(1, 0, 2, 3).reshape(groups, f // groups, -1)
+        cols = C.im2col(x[:, perm], kh, kw, stride, pad).reshape(groups, -1, rows.shape[2])
+        dw = rows @ cols.transpose(0, 2, 1)
+        dw = (dw.transpose(0, 2, 1) if mistake == "dW transposed" else dw).reshape(f, cg, kh, kw)
+        if mistake == "weight reshaped":
+            wt = weight.reshape(groups, -1, f // groups)
+        else:
+            wt = weight.reshape(groups, f // groups, -1).transpose(0, 2, 1)
+        dcols = (wt @ rows).reshape(-1, rows.shape[2])
+        shape = (n, c, h, h) if mistake == "square image" else x.shape
+        unscatter = col2im_overwrite if mistake == "overwrite" else C.col2im
+        dx = np.empty_like(x)
+        dx[:, perm] = unscatter(dcols, shape, kh, kw, stride, pad)
+        db = dout.sum(axis=(0, 2, 3))
+        if mistake == "db mean over N":
+            db = db / n
+        elif mistake == "db not summed over space":
+            db = dout.sum(axis=0)
+        elif mistake == "divided by N":
+            dx, dw, db = dx / n, dw / n, db / n
+        return dx, dw, db
+
+    return backward
+
+
 WRONG = [  # (check, the wrong function(s), a piece of the diagnosis it must print)
     ("relu_backward", lambda dout, x: -dout * (x > 0), "sign flipped"),
     ("relu_backward", lambda dout, x: dout * (x >= 0), "x > 0, not x >= 0"),
@@ -228,26 +431,121 @@ WRONG = [  # (check, the wrong function(s), a piece of the diagnosis it must pri
     ("sgd_step", sgd_factory(rule="pytorch"), "PyTorch's form"),
     ("sgd_step", sgd_factory(rule="old velocity"), "w moved by the old velocity"),
     ("sgd_step", sgd_factory(rule="replace"), "update it in place"),
+    ("sgd_step", sgd_hard_coded(momentum=0.9), "momentum is hard-coded"),
+    ("sgd_step", sgd_hard_coded(lr=0.01), "lr is hard-coded"),
+    ("sgd_step", sgd_hard_coded(weight_decay=5e-4), "weight_decay is hard-coded"),
+    ("sgd_step", sgd_factory(decay=lambda n: n.endswith(".weight")), "named just 'weight'"),
+    ("relu_backward", lambda dout, x: dout * np.sign(x), "multiplied by sign(x)"),
+    ("softmax_ce_backward", softmax_global_max, "its own: the max of the whole batch"),
+    ("softmax_ce_backward", lambda z, t: B.softmax_ce_backward(z, t) * len(t) / 4, "hard-coded"),
+    ("dropout", (dropout_p_fixed, B.dropout_backward), "is p hard-coded?"),
+    (
+        "dropout",
+        (dropout_keep_forward, dropout_keep_backward_p_fixed),
+        "backward scales by 1/(1-q) for another q",
+    ),
+    ("dropout", (dropout_broadcast, B.dropout_backward), "the mask is broadcast"),
+    ("numerical_gradient", numerical_gradient_by("one-sided"), "one-sided differences"),
+    ("numerical_gradient", numerical_gradient_by("no restore"), "x is not restored"),
+    ("numerical_gradient", numerical_gradient_by("by h"), "divided by h instead of 2h"),
+    ("numerical_gradient", numerical_gradient_by("all at once"), "every element of x is perturbed"),
+    ("numerical_gradient", numerical_gradient_by("rows"), "4 elements of x (shape (3, 4))"),
+    ("numerical_gradient", numerical_gradient_by("2-D"), "right for x of shape (3, 4)"),
+    ("numerical_gradient", numerical_gradient_by("square"), "never perturbed"),
+    ("numerical_gradient", numerical_gradient_by("no dout"), "dout is ignored"),
+    ("numerical_gradient", numerical_gradient_by("elementwise"), "treated as elementwise"),
+    ("numerical_gradient", numerical_gradient_by("float32"), "called with a float32 array"),
+    ("numerical_gradient", numerical_gradient_by("float32 grad"), "grad is a float32 array"),
+    ("numerical_gradient", numerical_gradient_by("hard-coded h"), "do not hard-code the step"),
+    ("rel_error", rel_error_by("absolute"), "the absolute error"),
+    ("rel_error", rel_error_by("no floor"), "the denominator has no floor"),
+    ("rel_error", rel_error_by("tiny floor"), "needs its floor of 1e-8"),
+    ("rel_error", rel_error_by("elementwise"), "the elementwise ratio"),
+    ("rel_error", rel_error_by("max + max"), "divided by max(|a|) + max(|b|)"),
+    ("rel_error", rel_error_by("first"), "relative to the first argument"),
+    ("rel_error", rel_error_by("sum"), "a sum or a mean"),
+    ("rel_error", rel_error_by("array"), "expected one number"),
     ("im2col", im2col_permuted(transpose=True), "transposed"),
     ("im2col", im2col_permuted(rows=(1, 2, 0)), "rows are ordered (kh, kw, C)"),
     ("im2col", im2col_permuted(rows=(0, 2, 1)), "i and j are swapped"),
     ("im2col", im2col_permuted(columns=(4, 5, 3)), "columns are ordered (OH, OW, N)"),
     ("im2col", im2col_permuted(flip=True), "the kernel is flipped"),
     ("im2col", lambda x, kh, kw, s, p: C.im2col(x, kh, kw, s, 0), "the padding is ignored"),
+    ("im2col", lambda x, kh, kw, s, p: C.im2col(x, kh, kw, s, min(p, 1)), "a pad of 1 whenever"),
+    ("im2col", lambda x, kh, kw, s, p: C.im2col(x, kh, kw, 2, p), "are the stride, the padding"),
+    ("im2col", lambda x, kh, kw, s, p: C.im2col(x, kh, kh, s, p), "a square kernel assumed"),
+    ("im2col", im2col_square_image, "OW computed from H?"),
     ("col2im", col2im_overwrite, "accumulate (+=), not overwrite"),
     ("col2im", col2im_padded, "returned the padded image"),
     ("col2im", lambda *a: C.col2im(*a) / C.col2im(np.ones_like(a[0]), *a[1:]), "not average"),
+    (
+        "col2im",
+        lambda cols, shape, kh, kw, s, p: C.col2im(cols, shape, kh, kw, s, min(p, 1)),
+        "a pad of 1 whenever",
+    ),
+    ("conv_forward", conv_forward_by("no bias"), "the bias is not added"),
+    ("conv_forward", conv_forward_by("NF"), "a reshape keeps memory order"),
+    ("conv_forward", conv_forward_by("no groups"), "are the groups ignored"),
+    ("conv_forward", conv_forward_by("interleaved"), "interleaved channels"),
+    ("conv_forward", conv_forward_by("weight reshaped"), "a reshape is not a transpose"),
+    ("conv_forward", conv_forward_by("flip"), "the kernel is flipped"),
+    ("conv_forward", conv_forward_by("stride 1"), "is the stride hard-coded"),
+    ("conv_forward", conv_forward_by("pad 0"), "is the padding hard-coded"),
+    ("conv_forward", conv_forward_by("square"), "is H used where W belongs"),
+    ("conv_backward", conv_backward_by("no groups"), "are the groups ignored"),
+    ("conv_backward", conv_backward_by("interleaved"), "interleaved channels"),
+    ("conv_backward", conv_backward_by("weight reshaped"), "a reshape is not a transpose"),
+    ("conv_backward", conv_backward_by("dW transposed"), "dW is transposed"),
+    ("conv_backward", conv_backward_by("db mean over N"), "db is divided by N"),
+    ("conv_backward", conv_backward_by("db not summed over space"), "sums dout over N, OH and OW"),
+    ("conv_backward", conv_backward_by("overwrite"), "must accumulate (+=)"),
+    ("conv_backward", conv_backward_by("flip"), "the kernel is flipped"),
+    ("conv_backward", conv_backward_by("stride 1"), "is the stride hard-coded"),
+    ("conv_backward", conv_backward_by("pad 0"), "is the padding hard-coded"),
+    ("conv_backward", conv_backward_by("square kernel"), "is kh used where kw belongs"),
+    ("conv_backward", conv_backward_by("square image"), "is H used where W belongs"),
+    ("conv_backward", conv_backward_by("NF"), "a reshape keeps memory order"),
+    ("conv_backward", conv_backward_by("image 0"), "is only image 0 used"),
+    ("conv_backward", conv_backward_by("divided by N"), "dx is divided by N"),
     ("maxpool_backward", maxpool_by("both"), "every tied maximum"),
     ("maxpool_backward", maxpool_by("last"), "the last tied maximum"),
     ("maxpool_backward", maxpool_by("split"), "split among tied maxima"),
     ("maxpool_backward", maxpool_by("column-major"), "column-major"),
     ("maxpool_backward", maxpool_by("overwrite"), "accumulate (+=), not overwrite"),
     ("maxpool_backward", maxpool_by("window"), "every element of the window"),
+    (
+        "maxpool_backward",
+        lambda dout, x, kh, kw, s: C.maxpool_backward(dout, x, 3, 3, 2),
+        "the window (3x3) or the stride (2) hard-coded",
+    ),
+    (
+        "maxpool_backward",
+        lambda dout, x, kh, kw, s: C.maxpool_backward(dout, x, kh, kh, s),
+        "kh used where kw belongs",
+    ),
+    ("maxpool_backward", maxpool_unravel_by_kh, "kh used where kw belongs"),
     ("lrn_backward", lrn_direct_only, "only the direct term"),
     ("lrn_backward", lrn_by(alpha_undivided=True), "alpha is not divided by size"),
     ("lrn_backward", lrn_by(factor=1.0), "lacks the factor 2"),
     ("lrn_backward", lrn_by(sign=-1.0), "wrong sign"),
     ("lrn_backward", lrn_by(power_beta=True), "-(beta+1)"),
     ("lrn_backward", lrn_by(forward_window=True), "differs when size is even"),
+    (
+        "lrn_backward",
+        lambda x, dout, n, alpha, beta, k: C.lrn_backward(x, dout, n, alpha, 0.75, k),
+        "are beta (0.75) or k hard-coded",
+    ),
+    (
+        "lrn_backward",
+        lambda x, dout, n, alpha, beta, k: C.lrn_backward(x, dout, 5, alpha, beta, k),
+        "are the size (5, AlexNet's) or k (2) hard-coded",
+    ),
+    (
+        "lrn_backward",
+        lambda x, dout, n, alpha, beta, k: C.lrn_backward(x, dout, n, alpha, beta, 2.0),
+        "are the size (5, AlexNet's) or k (2) hard-coded",
+    ),
+    ("lrn_backward", lrn_symmetric_window, "the window taken symmetric"),
 ]
 WRONG += importlib.import_module(__name__ + "_winograd").WRONG  # notebook 3, kept apart
+WRONG += importlib.import_module(__name__ + "_training").WRONG  # notebook 4, kept apart

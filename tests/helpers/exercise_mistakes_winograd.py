@@ -68,10 +68,54 @@ def conv_last_tile_row_skipped(x, w, pad, BT, G, AT):
     return y
 
 
+def conv_columns_step_alpha(x, w, pad, BT, G, AT):
+    """Input tiles step by m down the rows but by alpha along them."""
+    m, alpha = AT.shape
+    oh, ow = x.shape[0] + 2 * pad - 2, x.shape[1] + 2 * pad - 2
+    th, tw = -(-oh // m), -(-ow // m)
+    xp = np.zeros((th * m + 2, tw * alpha + 2))
+    xp[pad : pad + x.shape[0], pad : pad + x.shape[1]] = x
+    y = np.zeros((th * m, tw * m))
+    for ty in range(th):
+        for tx in range(tw):
+            d = xp[ty * m : ty * m + alpha, tx * alpha : tx * alpha + alpha]
+            y[ty * m : ty * m + m, tx * m : tx * m + m] = W.winograd_tile(d, w, BT, G, AT)
+    return y[:oh, :ow]
+
+
 def conv_direct(x, w, pad, BT, G, AT):
     xp = np.pad(x, pad)
     oh, ow = xp.shape[0] - 2, xp.shape[1] - 2
     return np.array([[np.sum(xp[i : i + 3, j : j + 3] * w) for j in range(ow)] for i in range(oh)])
+
+
+def conv_general(x, w, pad, BT, G, AT, m=None, alpha=None, square=False, floor=False, swap=False):
+    """A winograd_conv2d with m or alpha hard-coded, a square image assumed, the tile count
+    rounded down (tiles assumed to fit exactly), or OH and OW swapped."""
+    m, alpha = m or AT.shape[0], alpha or AT.shape[1]
+    h, wd = x.shape[0], x.shape[0] if square else x.shape[1]
+    oh, ow = h + 2 * pad - 2, wd + 2 * pad - 2
+    oh, ow = (ow, oh) if swap else (oh, ow)
+    th, tw = (oh // m, ow // m) if floor else (-(-oh // m), -(-ow // m))
+    xp = np.zeros((max(th * m + 2, h + 2 * pad), max(tw * m + 2, wd + 2 * pad)))
+    xp[pad : pad + x.shape[0], pad : pad + x.shape[1]] = x
+    y = np.zeros((max(th * m, oh), max(tw * m, ow)))
+    u = G @ w @ G.T
+    for ty in range(th):
+        for tx in range(tw):
+            d = xp[ty * m : ty * m + alpha, tx * m : tx * m + alpha]
+            y[ty * m : ty * m + m, tx * m : tx * m + m] = AT @ (u * (BT @ d @ BT.T)) @ AT.T
+    return y[:oh, :ow]
+
+
+def f23_only_1d(d, g, BT, G, AT):
+    """F(2, 3) written out: m = 2 and alpha = 4 hard-coded."""
+    return AT[:2, :4] @ ((G[:4] @ g) * (BT[:4, :4] @ d[:4]))
+
+
+def f23_only_tile(d, g, BT, G, AT):
+    at, bt, gm = AT[:2, :4], BT[:4, :4], G[:4]
+    return at @ ((gm @ g @ gm.T) * (bt @ d[:4, :4] @ bt.T)) @ at.T
 
 
 WRONG = [
@@ -101,7 +145,15 @@ WRONG = [
     ("winograd_conv2d", conv_by(centred=False), "not centred in its padding"),
     ("winograd_conv2d", conv_by(zero_extend=False), "extend it with zeros"),
     ("winograd_conv2d", conv_by(tile=tile_by(v=lambda d, BT: BT.T @ d @ BT)), "input transform"),
-    ("winograd_conv2d", conv_last_tile_row_skipped, "the first tile is right but tile"),
+    ("winograd_conv2d", conv_last_tile_row_skipped, "the last partial tiles are not"),
+    ("winograd_conv2d", conv_columns_step_alpha, "the first tile is right but tile"),
     ("winograd_conv2d", lambda x, w, pad, *m: conv_direct(x, w, 0, *m), "padding is ignored"),
     ("winograd_conv2d", conv_direct, "computes it directly"),
+    ("winograd_1d", f23_only_1d, "are m or alpha hard-coded?"),
+    ("winograd_tile", f23_only_tile, "are m or alpha hard-coded?"),
+    ("winograd_conv2d", lambda *a: conv_general(*a, m=2), "are m or alpha hard-coded?"),
+    ("winograd_conv2d", lambda *a: conv_general(*a, alpha=4), "are m or alpha hard-coded?"),
+    ("winograd_conv2d", lambda *a: conv_general(*a, square=True), "are H and W"),
+    ("winograd_conv2d", lambda *a: conv_general(*a, swap=True), "are H and W"),
+    ("winograd_conv2d", lambda *a: conv_general(*a, floor=True), "the last partial tiles"),
 ]

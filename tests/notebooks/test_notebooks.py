@@ -12,10 +12,11 @@ Needs nbclient, nbformat, ipykernel and matplotlib (the ``notebooks`` extra); sk
 """
 
 from __future__ import annotations
+
 import sys
 from pathlib import Path
-import pytest
 
+import pytest
 
 try:
     from ..helpers.notebook_kernel import committed_code_cells, run_in_kernel
@@ -24,7 +25,9 @@ except ImportError:  # run as a script: python tests/notebooks/test_notebooks.py
     from notebook_kernel import committed_code_cells, run_in_kernel
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = tuple(sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb")))
-CELL_TIMEOUT = 900  # seconds per cell: room for a slow AVX2 machine shared with another job (notebook 04 took over 300 s there)
+# seconds per cell: room for a slow AVX2 machine shared with another job (notebook 04 took over
+# 300 s there)
+CELL_TIMEOUT = 900
 
 
 def execute(path: Path):

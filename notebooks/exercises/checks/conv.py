@@ -12,9 +12,19 @@ from tinynet.reference import im2col as reference
 
 from ._report import Wrong, as_array, call, check, diagnose, differs, gradcheck
 
-# (N, C, H, W, kh, kw, stride, pad): non-square, padded, strided, overlapping; then plain
-GEOMETRIES = ((2, 3, 7, 8, 3, 2, 2, 1), (2, 2, 4, 5, 2, 3, 1, 0))
-OVERLAPPING = ((2, 2, 5, 6, 3, 2, 1, 1), (1, 3, 7, 7, 3, 3, 2, 0))
+# (N, C, H, W, kh, kw, stride, pad): non-square, padded, strided, overlapping; then plain; then
+# stride 3 and padding 2 on one image of one channel. A failure after the first geometry says
+# what the geometries before it did not vary, so that a hard-coded constant shows.
+GEOMETRIES = ((2, 3, 7, 8, 3, 2, 2, 1), (2, 2, 4, 5, 2, 3, 1, 0), (1, 1, 6, 9, 2, 4, 3, 2))
+OVERLAPPING = ((2, 2, 5, 6, 3, 2, 1, 1), (1, 3, 7, 7, 3, 3, 2, 0), (2, 1, 8, 7, 2, 4, 3, 2))
+SUSPECT = (
+    "",
+    "; right with the geometry before, wrong with this one: are the stride, the padding or the "
+    "kernel's shape hard-coded?",
+    "; right with the geometries before, wrong with stride 3 and padding 2: are the stride or "
+    "the padding hard-coded (a pad of 1 whenever pad > 0?), or is one image of one channel "
+    "mishandled?",
+)
 
 
 def out_size(size: int, kernel: int, stride: int, pad: int) -> int:
@@ -82,6 +92,14 @@ def _im2col_shape_error(got_shape, x_shape, kh, kw, s, p) -> str:
         (rows, n * out_size(h, kh, 1, p) * out_size(w, kw, 1, p)): "too many columns: the "
         "stride is ignored, OH = (H + 2*pad - kh) // stride + 1",
     }
+    if h != w:
+        hints.setdefault((rows, n * out_size(h, kh, s, p) ** 2), "OW computed from H?")
+    if kh != kw:
+        for k in (kh, kw):
+            hints.setdefault(
+                (c * k * k, n * out_size(h, k, s, p) * out_size(w, k, s, p)),
+                "a square kernel assumed (kh used where kw belongs, or the other way)?",
+            )
     return f"cols has shape {got_shape}, expected {(rows, columns)}: " + hints.get(
         got_shape, "C*kh*kw rows and N*OH*OW columns, OH = (H + 2*pad - kh) // stride + 1"
     )
@@ -90,26 +108,33 @@ def _im2col_shape_error(got_shape, x_shape, kh, kw, s, p) -> str:
 @check("im2col")
 def check_im2col(im2col) -> str:
     """``im2col(x (N, C, H, W) float64, kh, kw, stride, pad) -> cols (C*kh*kw, N*OH*OW)``."""
-    for n, c, h, w, kh, kw, s, p in GEOMETRIES:
-        x = 1.0 + np.arange(n * c * h * w, dtype=np.float64).reshape(n, c, h, w)  # value = id
-        expected = _im2col(x, kh, kw, s, p)
-        got = call(im2col, x, kh, kw, s, p, names=("x", "kh", "kw", "stride", "pad"))
-        if got is not None and np.shape(got) != expected.shape:
-            raise Wrong(_im2col_shape_error(np.shape(got), x.shape, kh, kw, s, p))
-        got = as_array("cols", got, expected.shape)
-        if not np.array_equal(got, expected):
-            found = diagnose(got, _im2col_mistakes(x, kh, kw, s, p))
-            if found is None:
-                r, q = (int(i) for i in np.argwhere(got != expected)[0])
-                oh, ow = out_size(h, kh, s, p), out_size(w, kw, s, p)
-                row, column = np.unravel_index(r, (c, kh, kw)), np.unravel_index(q, (n, oh, ow))
-                found = (
-                    f"cols[{r}, {q}] (row (c, i, j) = {tuple(map(int, row))}, column (n, y, x) = "
-                    f"{tuple(map(int, column))}) holds {_describe(got[r, q], x.shape)}, expected "
-                    f"{_describe(expected[r, q], x.shape)}"
-                )
-            raise Wrong(f"{found} (x {x.shape}, kernel {kh}x{kw}, stride {s}, pad {p})")
+    for number, (n, c, h, w, kh, kw, s, p) in enumerate(GEOMETRIES):
+        try:
+            _im2col_case(im2col, n, c, h, w, kh, kw, s, p)
+        except Wrong as wrong:
+            raise Wrong(f"{wrong}{SUSPECT[number]}") from None
     return "matches tinynet's layout, rows (C, kh, kw) x columns (N, OH, OW), with stride and pad"
+
+
+def _im2col_case(im2col, n, c, h, w, kh, kw, s, p) -> None:
+    x = 1.0 + np.arange(n * c * h * w, dtype=np.float64).reshape(n, c, h, w)  # value = id
+    expected = _im2col(x, kh, kw, s, p)
+    got = call(im2col, x, kh, kw, s, p, names=("x", "kh", "kw", "stride", "pad"))
+    if got is not None and np.shape(got) != expected.shape:
+        raise Wrong(_im2col_shape_error(np.shape(got), x.shape, kh, kw, s, p))
+    got = as_array("cols", got, expected.shape)
+    if not np.array_equal(got, expected):
+        found = diagnose(got, _im2col_mistakes(x, kh, kw, s, p))
+        if found is None:
+            r, q = (int(i) for i in np.argwhere(got != expected)[0])
+            oh, ow = out_size(h, kh, s, p), out_size(w, kw, s, p)
+            row, column = np.unravel_index(r, (c, kh, kw)), np.unravel_index(q, (n, oh, ow))
+            found = (
+                f"cols[{r}, {q}] (row (c, i, j) = {tuple(map(int, row))}, column (n, y, x) = "
+                f"{tuple(map(int, column))}) holds {_describe(got[r, q], x.shape)}, expected "
+                f"{_describe(expected[r, q], x.shape)}"
+            )
+        raise Wrong(f"{found} (x {x.shape}, kernel {kh}x{kw}, stride {s}, pad {p})")
 
 
 def _col2im_mistakes(cols, shape, kh, kw, s, p, expected, count) -> dict[str, np.ndarray]:
@@ -144,36 +169,41 @@ def check_col2im(col2im) -> str:
     """``col2im(cols (C*kh*kw, N*OH*OW) float64, x_shape, kh, kw, stride, pad) -> (N, C, H, W)``."""
     rng = np.random.default_rng(7)
     errors = []
-    for n, c, h, w, kh, kw, s, p in OVERLAPPING:
-        shape = (n, c, h, w)
-        cols = rng.standard_normal((c * kh * kw, n * out_size(h, kh, s, p) * out_size(w, kw, s, p)))
-        expected = _col2im(cols, shape, kh, kw, s, p)
-        names = ("cols", "x_shape", "kh", "kw", "stride", "pad")
-        got = call(col2im, cols, shape, kh, kw, s, p, names=names)
-        if got is not None and np.shape(got) == (n, c, h + 2 * p, w + 2 * p) and p:
-            raise Wrong("returned the padded image: crop pad pixels from every side")
-        got = as_array("dx", got, shape)
-        where = f" (x {shape}, kernel {kh}x{kw}, stride {s}, pad {p})"
-        wrong = ~np.isclose(got, expected, rtol=1e-9, atol=1e-12)
-        if wrong.any():
-            count = _col2im(np.ones_like(cols), shape, kh, kw, s, p)
-            found = diagnose(got, _col2im_mistakes(cols, shape, kh, kw, s, p, expected, count))
-            if found is None and (count[wrong] > 1).all():
-                found = (
-                    "wrong only where several windows cover a pixel: overlapping windows must "
-                    "accumulate (+=), not overwrite (=)"
-                )
-            raise Wrong((found or differs("dx", got, expected)) + where)
-        x = rng.standard_normal(shape)
-        errors.append(
-            gradcheck(
-                "col2im (the gradient of im2col)",
-                lambda x=x, cols=cols, g=(kh, kw, s, p): float(np.sum(_im2col(x, *g) * cols)),
-                x,
-                got,
-            )
-        )
+    for number, (n, c, h, w, kh, kw, s, p) in enumerate(OVERLAPPING):
+        try:
+            errors.append(_col2im_case(col2im, rng, n, c, h, w, kh, kw, s, p))
+        except Wrong as wrong:
+            raise Wrong(f"{wrong}{SUSPECT[number]}") from None
     return (
         "accumulates overlapping windows, drops the padding, and is the gradient of im2col "
         f"(rel. error {max(errors):.0e})"
+    )
+
+
+def _col2im_case(col2im, rng, n, c, h, w, kh, kw, s, p) -> float:
+    shape = (n, c, h, w)
+    cols = rng.standard_normal((c * kh * kw, n * out_size(h, kh, s, p) * out_size(w, kw, s, p)))
+    expected = _col2im(cols, shape, kh, kw, s, p)
+    names = ("cols", "x_shape", "kh", "kw", "stride", "pad")
+    got = call(col2im, cols, shape, kh, kw, s, p, names=names)
+    if got is not None and np.shape(got) == (n, c, h + 2 * p, w + 2 * p) and p:
+        raise Wrong("returned the padded image: crop pad pixels from every side")
+    got = as_array("dx", got, shape)
+    where = f" (x {shape}, kernel {kh}x{kw}, stride {s}, pad {p})"
+    wrong = ~np.isclose(got, expected, rtol=1e-9, atol=1e-12)
+    if wrong.any():
+        count = _col2im(np.ones_like(cols), shape, kh, kw, s, p)
+        found = diagnose(got, _col2im_mistakes(cols, shape, kh, kw, s, p, expected, count))
+        if found is None and (count[wrong] > 1).all():
+            found = (
+                "wrong only where several windows cover a pixel: overlapping windows must "
+                "accumulate (+=), not overwrite (=)"
+            )
+        raise Wrong((found or differs("dx", got, expected)) + where)
+    x = rng.standard_normal(shape)
+    return gradcheck(
+        "col2im (the gradient of im2col)",
+        lambda: float(np.sum(_im2col(x, kh, kw, s, p) * cols)),
+        x,
+        got,
     )

@@ -36,6 +36,8 @@ def check_relu_backward(relu_backward) -> str:
             "no mask: dx must be zero where x <= 0": dout,
             "returned relu(x), the forward output, not a gradient": np.maximum(x, 0),
             "mask inverted: dout passes where x > 0 and is zero elsewhere": dout * (x <= 0),
+            "multiplied by sign(x): where x < 0 the derivative of max(x, 0) is 0, not -1": dout
+            * np.sign(x),
         }
         raise Wrong(diagnose(dx, mistakes) or differs("dx", dx, expected))
     x[0, :3] = 0.5  # centred differences need distance from the kink
@@ -49,8 +51,21 @@ def check_relu_backward(relu_backward) -> str:
 @check("linear_backward")
 def check_linear_backward(linear_backward) -> str:
     """``linear_backward(dout (N, M), x (N, D), w (M, D)) -> (dx, dw, db)``, float64."""
-    rng = np.random.default_rng(1)
-    n, d, m = 4, 3, 5  # all different, so every shape mistake shows
+    errors = []
+    # all different, so every shape mistake shows; then other sizes, N > M > D
+    for n, d, m, seed in ((4, 3, 5, 1), (7, 2, 3, 11)):
+        try:
+            errors.append(_linear_case(linear_backward, n, d, m, seed))
+        except Wrong as wrong:
+            raise Wrong(f"{wrong} (N={n}, D={d}, M={m})") from None
+    return (
+        "dx, dW, db match tinynet's Linear and centred differences for two sets of sizes "
+        f"(largest rel. error {max(errors):.0e})"
+    )
+
+
+def _linear_case(linear_backward, n, d, m, seed) -> float:
+    rng = np.random.default_rng(seed)
     x, w, b = rng.standard_normal((n, d)), rng.standard_normal((m, d)), rng.standard_normal(m)
     dout = rng.standard_normal((n, m))
     layer = Linear(d, m, dtype=np.float64)
@@ -97,18 +112,33 @@ def check_linear_backward(linear_backward) -> str:
 
     errors = [gradcheck(k, loss, a, g) for k, a, g in (("dx", x, dx), ("dw", w, dw))]
     errors.append(gradcheck("db", loss, b, db))
-    return (
-        "dx, dW, db match tinynet's Linear and centred differences "
-        f"(largest rel. error {max(errors):.0e})"
-    )
+    return max(errors)
+
+
+# (labels, K, seed): labels < N, so that grad[labels] (rows) is a wrong answer with a shape;
+# then N > K and a repeated label, so that no size or class count can be hard-coded
+SOFTMAX_CASES = (([2, 0, 3, 2], 6, 2), ([1, 2, 0, 2, 2, 1, 0], 3, 12))
 
 
 @check("softmax_ce_backward")
 def check_softmax_ce_backward(softmax_ce_backward) -> str:
     """``softmax_ce_backward(logits (N, K) float64, labels (N,) int) -> dlogits (N, K)``."""
-    rng = np.random.default_rng(2)
-    n, k = 4, 6
-    logits, labels = rng.standard_normal((n, k)), np.array([2, 0, 3, 2])  # < N: see rows
+    errors = []
+    for labels, k, seed in SOFTMAX_CASES:
+        try:
+            errors.append(_softmax_case(softmax_ce_backward, np.array(labels), k, seed))
+        except Wrong as wrong:
+            raise Wrong(f"{wrong} (N={len(labels)}, K={k})") from None
+    return (
+        "matches tinynet's SoftmaxCrossEntropy for two sizes, is stable for large logits, and "
+        f"matches centred differences (rel. error {max(errors):.0e})"
+    )
+
+
+def _softmax_case(softmax_ce_backward, labels, k, seed) -> float:
+    rng = np.random.default_rng(seed)
+    n = len(labels)
+    logits = rng.standard_normal((n, k))
     loss = SoftmaxCrossEntropy()
     loss.forward(logits, labels)
     expected = loss.backward()
@@ -131,13 +161,20 @@ def check_softmax_ce_backward(softmax_ce_backward) -> str:
             "not grad[labels] -= 1": rows / n,
             "divided by K (classes) instead of N (batch size)": expected * n / k,
         }
+        for c in sorted(set(range(2, 17)) - {n, k}):
+            mistakes[f"divided by {c} instead of N = {n}: is the batch size hard-coded?"] = (
+                expected * n / c
+            )
         raise Wrong(diagnose(got, mistakes) or differs("dlogits", got, expected))
     big = logits * 1000.0
     loss.forward(big, labels)
     with np.errstate(all="ignore"):
         got = call(softmax_ce_backward, big, labels, names=names)
     if not np.all(np.isfinite(np.asarray(got, dtype=np.float64))):
-        raise Wrong("NaN or inf for logits of size ~1e3: subtract each row's max before exp")
+        raise Wrong(
+            "NaN or inf for logits of size ~1e3: subtract each row's max before exp (its own: "
+            "the max of the whole batch leaves rows whose exponentials all underflow to 0)"
+        )
     if not close(got, loss.backward()):
         raise Wrong("wrong for large logits: subtract each row's max before exp")
 
@@ -145,8 +182,4 @@ def check_softmax_ce_backward(softmax_ce_backward) -> str:
         return loss.forward(logits, labels)
 
     gradient = call(softmax_ce_backward, logits, labels, names=names)
-    error = gradcheck("dlogits", objective, logits, gradient)
-    return (
-        "matches tinynet's SoftmaxCrossEntropy, is stable for large logits, and matches "
-        f"centred differences (rel. error {error:.0e})"
-    )
+    return gradcheck("dlogits", objective, logits, gradient)

@@ -8,7 +8,10 @@ from tinynet.optim import SGD
 
 from ._report import Wrong, as_array, call, check, close, diagnose, differs, gradcheck
 
-P = 0.3  # drop probability in the check: far from 1/2, so p and 1 - p cannot be confused
+P = 0.3  # drop probability of the first case: far from 1/2, so p and 1 - p cannot be confused
+# (p, shape of x, seed): then p above 1/2 on another shape, so that neither p nor a 2-D mask
+# can be hard-coded
+DROPOUT_CASES = ((P, (30, 40, 50), 3), (0.65, (250, 240), 13))
 
 
 def _forward(dropout_forward, x, p, training, seed):
@@ -20,61 +23,88 @@ def _forward(dropout_forward, x, p, training, seed):
     return as_array("out", got[0], x.shape), got[1]
 
 
-def _train_forward(dropout_forward, x) -> tuple[np.ndarray, object]:
-    out, mask = _forward(dropout_forward, x, P, True, 1)
+def _shared_axis(dropped: np.ndarray) -> int | None:
+    """An axis along which the dropped pattern never changes (a mask broadcast along it)."""
+    for axis in range(dropped.ndim):
+        if np.all(dropped == np.take(dropped, [0], axis=axis)):
+            return axis
+    return None
+
+
+def _train_forward(dropout_forward, x, p) -> tuple[np.ndarray, object]:
+    out, mask = _forward(dropout_forward, x, p, True, 1)
     ratio = out / x  # x > 0 everywhere: each entry is 0 (dropped) or the scale of kept units
     dropped = float(np.mean(ratio == 0))
     if dropped == 0:
         raise Wrong("nothing is dropped in training mode")
-    if abs(dropped - (1 - P)) < 0.01:
-        raise Wrong(f"drops a fraction {dropped:.2f} with p={P}: p is the probability of dropping")
-    if abs(dropped - P) > 0.01:
-        raise Wrong(f"drops a fraction {dropped:.3f} of the units with p={P}, expected about p")
+    axis = _shared_axis(ratio == 0)
+    if axis is not None:
+        raise Wrong(
+            f"the same units are dropped all along axis {axis} of x {x.shape}: the mask is "
+            f"broadcast; draw one number per element, of x's whole shape"
+        )
+    if abs(dropped - (1 - p)) < 0.01:
+        raise Wrong(f"drops a fraction {dropped:.2f} with p={p}: p is the probability of dropping")
+    if abs(dropped - p) > 0.01:
+        other = any(abs(dropped - q) < 0.01 for q in (0.5, P, 0.65) if q != p)
+        hint = ": is p hard-coded?" if other else ""
+        raise Wrong(
+            f"drops a fraction {dropped:.3f} of the units with p={p}, expected about p{hint}"
+        )
     scales = np.unique(np.round(ratio[ratio != 0], 12))
     scale_mistakes = {
-        "kept units are not scaled: tinynet's dropout is inverted, it multiplies kept units by "
-        "1/(1-p) so that eval mode needs no change": 1.0,
-        "kept units are scaled by (1-p); inverted dropout divides them by (1-p)": 1 - P,
-        "kept units are scaled by 1/p; divide by the keep probability 1-p": 1 / P,
+        "kept units are not scaled: tinynet's dropout is inverted, it scales kept units up so "
+        "that eval mode needs no change": 1.0,
+        "kept units are scaled by (1-p); inverted dropout divides them by (1-p)": 1 - p,
+        "kept units are scaled by 1/p; divide by the keep probability 1-p": 1 / p,
     }
-    if not (scales.size == 1 and close(scales[0], 1 / (1 - P))):
+    if not (scales.size == 1 and close(scales[0], 1 / (1 - p))):
         for message, scale in scale_mistakes.items():
             if scales.size == 1 and close(scales[0], scale):
                 raise Wrong(message)
+        if scales.size == 1 and any(close(scales[0], 1 / (1 - q)) for q in (0.5, 0.3, 0.65)):
+            raise Wrong(
+                f"kept units are multiplied by {scales[0]:.4g}, 1/(1-p) for another p than "
+                f"p={p}: is p hard-coded?"
+            )
         raise Wrong(f"kept units are multiplied by {scales[:4]}, expected 1/(1-p) only")
-    again, _ = _forward(dropout_forward, x, P, True, 1)
-    other, _ = _forward(dropout_forward, x, P, True, 2)
+    again, _ = _forward(dropout_forward, x, p, True, 1)
+    other, _ = _forward(dropout_forward, x, p, True, 2)
     if not np.array_equal(again, out) or np.array_equal(other, out):
         raise Wrong("the mask does not come from rng: draw it with rng.random, not np.random")
     return out, mask
 
 
-@check("dropout")
-def check_dropout(dropout_forward, dropout_backward) -> str:
-    """``dropout_forward(x, p, training, rng) -> (out, mask)``; ``dropout_backward(dout, mask)
-    -> dx``; x, out, dout, dx float64 of one shape, rng a ``np.random.Generator``."""
-    rng = np.random.default_rng(3)
-    x = rng.uniform(1.0, 2.0, (200, 500))
-    out, mask = _train_forward(dropout_forward, x)
+def _dropout_case(dropout_forward, dropout_backward, p, shape, seed) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(1.0, 2.0, shape)
+    out, mask = _train_forward(dropout_forward, x, p)
     dout = rng.standard_normal(x.shape)
     dx = as_array("dx", call(dropout_backward, dout, mask, names=("dout", "mask")), x.shape)
     expected = dout * (out / x)
     if not close(dx, expected):
         mistakes = {
             "backward lets the gradient through dropped units: multiply dout by the mask": dout,
-            "backward is not scaled by 1/(1-p): out = x * keep / (1-p), so dx = dout * keep / "
-            "(1-p)": dout * (out != 0),
+            "backward is not scaled by 1/(1-p), as the forward's kept units are": dout * (out != 0),
             "backward has the wrong sign": -expected,
         }
-        raise Wrong(diagnose(dx, mistakes) or differs("dx", dx, expected))
+        found = diagnose(dx, mistakes)
+        if found is None and any(
+            close(dx, dout * (out != 0) / (1 - q)) for q in (0.5, 0.3, 0.65) if q != p
+        ):
+            found = (
+                f"backward scales by 1/(1-q) for another q than p={p}: is p hard-coded? the "
+                f"forward can put the scale into the mask"
+            )
+        raise Wrong(found or differs("dx", dx, expected))
     x_eval = x.copy()
-    out, mask = _forward(dropout_forward, x_eval, P, False, 1)
+    out, mask = _forward(dropout_forward, x_eval, p, False, 1)
     if not np.array_equal(out, x_eval):
         mistakes = {
             "eval mode returns x * (1-p), the rule of non-inverted dropout; inverted dropout is "
-            "the identity in eval mode": x_eval * (1 - P),
+            "the identity in eval mode": x_eval * (1 - p),
             "eval mode scales by 1/(1-p): only training mode scales, eval is the identity": x_eval
-            / (1 - P),
+            / (1 - p),
         }
         found = diagnose(out, mistakes)
         if found is None and np.any(out == 0):
@@ -84,6 +114,21 @@ def check_dropout(dropout_forward, dropout_backward) -> str:
     if not np.array_equal(dx, dout):
         raise Wrong("backward in eval mode is not the identity: dx must equal dout")
 
+
+@check("dropout")
+def check_dropout(dropout_forward, dropout_backward) -> str:
+    """``dropout_forward(x, p, training, rng) -> (out, mask)``; ``dropout_backward(dout, mask)
+    -> dx``; x, out, dout, dx float64 of one shape, rng a ``np.random.Generator``."""
+    passed = []
+    for p, shape, seed in DROPOUT_CASES:
+        try:
+            _dropout_case(dropout_forward, dropout_backward, p, shape, seed)
+        except Wrong as wrong:
+            after = f"; right with p={passed[-1][0]}, x {passed[-1][1]}" if passed else ""
+            raise Wrong(f"{wrong} (p={p}, x {shape}{after})") from None
+        passed.append((p, shape))
+
+    rng = np.random.default_rng(4)
     small, dout = rng.uniform(1.0, 2.0, (3, 4)), rng.standard_normal((3, 4))
     _, mask = _forward(dropout_forward, small, P, True, 4)
     dx = call(dropout_backward, dout, mask, names=("dout", "mask"))
@@ -93,14 +138,22 @@ def check_dropout(dropout_forward, dropout_backward) -> str:
 
     error = gradcheck("dx", objective, small, dx)
     return (
-        f"drops a fraction p, scales by 1/(1-p), identity in eval, backward matches centred "
-        f"differences (rel. error {error:.0e})"
+        f"drops a fraction p, scales by 1/(1-p), identity in eval (p={P} and 0.65, 2-D and 3-D "
+        f"x), backward matches centred differences (rel. error {error:.0e})"
     )
 
 
 # -- SGD ------------------------------------------------------------------------------------------
 
-SHAPES = {"conv1.weight": (2, 3), "conv1.bias": (2,), "fc8.weight": (3, 2), "fc8.bias": (3,)}
+# a model's names, and a lone layer's ("weight", "bias": decayed and not)
+SHAPES = {
+    "conv1.weight": (2, 3),
+    "conv1.bias": (2,),
+    "fc8.weight": (3, 2),
+    "fc8.bias": (3,),
+    "weight": (2, 2),
+    "bias": (2,),
+}
 
 
 def _decayed(name: str) -> bool:
@@ -151,7 +204,12 @@ MISTAKES = {
     "this is PyTorch's form (b <- momentum b + grad + wd w; w <- w - lr b); tinynet and the paper "
     "keep the velocity v = -lr b and do w <- w + v": {"rule": "pytorch"},
     "w moved against the velocity: w <- w + v": {"rule": "minus velocity"},
+    "the parameter named just 'weight' is not decayed: decay 'weight' as well as names ending "
+    "in '.weight'": {"decay": lambda n: n.endswith(".weight")},
 }
+
+# the paper's hyperparameters, the values a student might write in place of the arguments
+PAPER = {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 
 
 def _run_step(sgd_step, lr, mu, wd, seed) -> str | None:
@@ -186,6 +244,14 @@ def _run_step(sgd_step, lr, mu, wd, seed) -> str | None:
         wrong_w, wrong_v = _variant(w, g, v, lr, mu, wd, **options)
         if all(close(got_w[k], wrong_w[k]) and close(got_v[k], wrong_v[k]) for k in SHAPES):
             return message
+    given = {"lr": lr, "momentum": mu, "weight_decay": wd}
+    for name, value in PAPER.items():
+        if given[name] == value:
+            continue
+        hard = {**given, name: value}
+        wrong_w, wrong_v = _variant(w, g, v, hard["lr"], hard["momentum"], hard["weight_decay"])
+        if all(close(got_w[k], wrong_w[k]) and close(got_v[k], wrong_v[k]) for k in SHAPES):
+            return f"{name} is hard-coded to the paper's {value:g}: use the argument {name}"
     if all(close(got_w[k], w[k] + v[k]) for k in SHAPES):
         return "w moved by the old velocity: first update v, then w <- w + v with the new v"
     if all(close(got_w[k], right_w[k]) for k in SHAPES):
@@ -203,9 +269,10 @@ def _run_step(sgd_step, lr, mu, wd, seed) -> str | None:
 def check_sgd_step(sgd_step) -> str:
     """``sgd_step(params, grads, velocity, lr, momentum, weight_decay) -> None``: dicts of
     float64 arrays keyed by names like ``"conv1.weight"``, updated in place."""
-    # exaggerated hyperparameters first, so every term is large enough to tell mistakes apart
-    for lr, mu, wd, seed in ((0.1, 0.9, 0.05, 5), (0.01, 0.9, 5e-4, 6)):
+    # exaggerated hyperparameters first, so every term is large enough to tell mistakes apart;
+    # then the paper's; then no momentum and no decay; none equal to another's
+    for lr, mu, wd, seed in ((0.1, 0.5, 0.05, 5), (0.01, 0.9, 5e-4, 6), (0.03, 0.0, 0.0, 7)):
         found = _run_step(sgd_step, lr, mu, wd, seed)
         if found:
             raise Wrong(f"{found} (lr={lr}, momentum={mu}, weight_decay={wd})")
-    return "matches tinynet's SGD (weights decayed, biases not) for two sets of hyperparameters"
+    return "matches tinynet's SGD (weights decayed, biases not) for three sets of hyperparameters"

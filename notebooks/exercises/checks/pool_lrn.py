@@ -85,6 +85,15 @@ def _tied() -> np.ndarray:
     return x
 
 
+POOL_SUSPECT = {  # what to suspect when a case fails after the ones before it passed
+    "3x2 windows, stride 1": "; right with AlexNet's 3x3 windows and stride 2, wrong here: are "
+    "the window (3x3) or the stride (2) hard-coded, or kh used where kw belongs?",
+    "2x4 windows, stride 3": "; right before, wrong with windows wider than tall, a stride "
+    "larger than the window's height (rows 2 and 5 in no window) and a last column in no "
+    "window: are kh and kw swapped somewhere, or the stride hard-coded?",
+}
+
+
 @check("maxpool_backward")
 def check_maxpool_backward(maxpool_backward) -> str:
     """``maxpool_backward(dout (N, C, OH, OW), x (N, C, H, W), kh, kw, stride) -> dx``,
@@ -92,28 +101,17 @@ def check_maxpool_backward(maxpool_backward) -> str:
     rng = np.random.default_rng(8)
     shared = distinct(rng, (2, 2, 7, 7))
     shared[:, :, 2, 2] = 3.0  # the maximum of the four windows that overlap there
-    cases = (
+    cases = (  # each after the first varies what the ones before did not: see POOL_SUSPECT
         ("overlapping 3x3 windows, stride 2", shared, 3, 3, 2),
         ("3x2 windows, stride 1", distinct(rng, (1, 2, 5, 6)), 3, 2, 1),
+        ("2x4 windows, stride 3", distinct(rng, (2, 3, 8, 11)), 2, 4, 3),
         ("tied maxima", _tied(), 3, 3, 2),
     )
     for label, x, kh, kw, s in cases:
-        dout_shape = _pool_forward(x, kh, kw, s).shape
-        dout = rng.uniform(0.5, 1.5, dout_shape) * rng.choice([-1.0, 1.0], dout_shape)
-        names = ("dout", "x", "kh", "kw", "stride")
-        dx = as_array("dx", call(maxpool_backward, dout, x, kh, kw, s, names=names), x.shape)
-        expected = _reference(x, dout, kh, kw, s)
-        wrong = ~np.isclose(dx, expected, rtol=1e-9, atol=1e-12)
-        if wrong.any():
-            mistakes = {"sign flipped": -expected}
-            mistakes.update({m: _route(x, dout, kh, kw, s, r) for r, m in POOL_MISTAKES.items()})
-            found = diagnose(dx, mistakes)
-            routes = _route(x, np.ones_like(dout), kh, kw, s, "first")  # windows per element
-            if found is None and (routes[wrong] > 1).all():
-                found = POOL_MISTAKES["overwrite"]
-            if found is None and not np.all(dx[_route(x, dout, kh, kw, s, "all") == 0] == 0):
-                found = "dx is nonzero at elements that are the maximum of no window"
-            raise Wrong(f"{found or differs('dx', dx, expected)} ({label}, x {x.shape})")
+        try:
+            _maxpool_case(maxpool_backward, rng, label, x, kh, kw, s)
+        except Wrong as wrong:
+            raise Wrong(f"{wrong}{POOL_SUSPECT.get(label, '')}") from None
     x = distinct(rng, (1, 2, 5, 5))
     dout = rng.standard_normal(_pool_forward(x, 3, 3, 2).shape)
     dx = call(maxpool_backward, dout, x, 3, 3, 2)
@@ -122,6 +120,25 @@ def check_maxpool_backward(maxpool_backward) -> str:
         "routes to the first maximum in row-major order, accumulates where windows share it, "
         f"and matches centred differences (rel. error {error:.0e})"
     )
+
+
+def _maxpool_case(maxpool_backward, rng, label, x, kh, kw, s) -> None:
+    dout_shape = _pool_forward(x, kh, kw, s).shape
+    dout = rng.uniform(0.5, 1.5, dout_shape) * rng.choice([-1.0, 1.0], dout_shape)
+    names = ("dout", "x", "kh", "kw", "stride")
+    dx = as_array("dx", call(maxpool_backward, dout, x, kh, kw, s, names=names), x.shape)
+    expected = _reference(x, dout, kh, kw, s)
+    wrong = ~np.isclose(dx, expected, rtol=1e-9, atol=1e-12)
+    if wrong.any():
+        mistakes = {"sign flipped": -expected}
+        mistakes.update({m: _route(x, dout, kh, kw, s, r) for r, m in POOL_MISTAKES.items()})
+        found = diagnose(dx, mistakes)
+        routes = _route(x, np.ones_like(dout), kh, kw, s, "first")  # windows per element
+        if found is None and (routes[wrong] > 1).all():
+            found = POOL_MISTAKES["overwrite"]
+        if found is None and not np.all(dx[_route(x, dout, kh, kw, s, "all") == 0] == 0):
+            found = "dx is nonzero at elements that are the maximum of no window"
+        raise Wrong(f"{found or differs('dx', dx, expected)} ({label}, x {x.shape})")
 
 
 # -- LRN ------------------------------------------------------------------------------------------
@@ -149,10 +166,9 @@ def _lrn_variant(x, dy, size, alpha, beta, k, **mistake) -> np.ndarray:
 
 
 LRN_MISTAKES = {
-    "only the direct term dout * scale^-beta: each a_c also sits in the scales of its "
-    "neighbours, which adds -2 alpha beta / size * a_c * sum_c' dout_c' a_c' scale_c'^-(beta+1)": {
-        "factor": 0.0
-    },
+    "only the direct term dout * scale^-beta: each a_c also sits in the scales s_c' of its "
+    "neighbours c' (those whose window holds c), so b_c' depends on a_c too: differentiate "
+    "that path as well": {"factor": 0.0},
     "the cross-channel term has the wrong sign: it is subtracted": {"sign": -1.0},
     "the cross-channel term lacks the factor 2 of d(a^2)/da = 2a": {"factor": 1.0},
     "alpha is not divided by size: tinynet (like PyTorch, Caffe, cuda-convnet) uses alpha/size": {
@@ -170,17 +186,30 @@ LRN_MISTAKES = {
 }
 
 
+LRN_SUSPECT = {  # what to suspect when a case fails after the ones before it passed
+    "even size": "; right with size 5 and k 2, wrong with size 4 and k 1: are the size (5, "
+    "AlexNet's) or k (2) hard-coded, or the window taken symmetric, [c - n//2, c + n//2]?",
+    "other beta and k": "; right with beta 0.75, wrong with beta 0.6: are beta (0.75) or k "
+    "hard-coded?",
+    "a window wider than the channels": "; right before, wrong with fewer channels than the "
+    "window: are the windows clipped to [0, C) at both ends?",
+}
+
+
 @check("lrn_backward")
 def check_lrn_backward(lrn_backward) -> str:
     """``lrn_backward(x, dout, size, alpha, beta, k) -> dx``, x, dout, dx (N, C, H, W) float64."""
     rng = np.random.default_rng(9)
-    cases = (  # (size, alpha, beta, k): a large alpha first, so the cross term is large
-        ("alpha large", 5, 1.0, 0.75, 2.0),
-        ("even size", 4, 1.0, 0.75, 1.0),
-        ("AlexNet's constants", 5, 1e-4, 0.75, 2.0),
+    cases = (  # (shape, size, alpha, beta, k): a large alpha first, so the cross term is large;
+        # then each case varies what the ones before did not (LRN_SUSPECT)
+        ("alpha large", (2, 7, 3, 3), 5, 1.0, 0.75, 2.0),
+        ("even size", (2, 7, 3, 3), 4, 1.0, 0.75, 1.0),
+        ("other beta and k", (3, 6, 2, 4), 3, 2.0, 0.6, 0.5),
+        ("a window wider than the channels", (1, 4, 3, 2), 6, 1.5, 1.2, 1.0),
+        ("AlexNet's constants", (2, 7, 3, 3), 5, 1e-4, 0.75, 2.0),
     )
-    for label, size, alpha, beta, k in cases:
-        x, dout = rng.standard_normal((2, 7, 3, 3)), rng.standard_normal((2, 7, 3, 3))
+    for label, shape, size, alpha, beta, k in cases:
+        x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
         names = ("x", "dout", "size", "alpha", "beta", "k")
         got = call(lrn_backward, x, dout, size, alpha, beta, k, names=names)
         dx = as_array("dx", got, x.shape)
@@ -192,12 +221,14 @@ def check_lrn_backward(lrn_backward) -> str:
                 m: _lrn_variant(x, dout, size, alpha, beta, k, **o) for m, o in LRN_MISTAKES.items()
             }
             found = diagnose(dx, mistakes) or differs("dx", dx, expected)
-            raise Wrong(f"{found} ({label}: size={size}, alpha={alpha}, beta={beta}, k={k})")
+            where = f"{label}: x {shape}, size={size}, alpha={alpha}, beta={beta}, k={k}"
+            raise Wrong(f"{found} ({where}){LRN_SUSPECT.get(label, '')}")
     lrn = LocalResponseNorm(5, 1.0, 0.75, 2.0)
     x, dout = rng.standard_normal((1, 6, 2, 2)), rng.standard_normal((1, 6, 2, 2))
     dx = call(lrn_backward, x, dout, 5, 1.0, 0.75, 2.0)
     error = gradcheck("dx", lambda: float(np.sum(lrn.forward(x) * dout)), x, dx)
     return (
-        "matches tinynet's LocalResponseNorm (odd and even sizes) and centred differences "
+        "matches tinynet's LocalResponseNorm (odd and even sizes, windows wider than the "
+        "channels, any alpha, beta, k) and centred differences "
         f"(rel. error {error:.0e})"
     )

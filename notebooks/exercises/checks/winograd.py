@@ -7,9 +7,10 @@ cross-correlation (the kernel is not flipped):
     1-D:  y = A^T [(G g) * (B^T d)],            y[i] = sum_j g[j] d[i + j]
     2-D:  Y = A^T [(G g G^T) * (B^T d B)] A,    Y[i, j] = sum_{u, v} g[u, v] d[i + u, j + v]
 
-Every answer is checked twice: with true transforms (F(2, 3) and F(4, 3)) against direct
-correlation, and with random matrices against the formula itself, so that direct correlation,
-which would give the right numbers without the transforms, is caught too.
+Every answer is checked twice: with true transforms (F(2, 3), F(4, 3) and F(5, 3)) against direct
+correlation, and with random matrices (of F(3, 3)'s shapes) against the formula itself, so that
+direct correlation, which would give the right numbers without the transforms, is caught too, and
+so that neither m nor alpha can be hard-coded.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ def _with_hint(fn, args, names, hint):
         raise
 
 
+def _hard_coded(message: str, passed: list[int], m: int, what: str = "{m}, 3") -> str:
+    """``message`` with a hint when an earlier F(m', 3) passed and this F(m, 3) did not."""
+    other = [p for p in passed if p != m]
+    if not other or m in passed:
+        return message
+    label = what.format(m=other[-1])
+    return (
+        f"{message}; right with F({label}) but not F({what.format(m=m)}): are m or alpha "
+        f"hard-coded? read both from AT.shape"
+    )
+
+
 def _direct(got, expected, what) -> None:
     """Wrong when ``got`` is the correlation but not the formula with random matrices."""
     if close(got, expected):
@@ -37,6 +50,19 @@ def _direct(got, expected, what) -> None:
             f"with random matrices in place of the transforms the answer is still the plain "
             f"correlation: {what} computes it directly instead of through BT, G and AT"
         )
+
+
+M_TRUE = (2, 4, 5)  # the engine's F(m, 3): even and odd m, alpha = 4, 6, 7
+M_RANDOM = 3  # random matrices of F(3, 3)'s shapes: a size that no true case has
+# (m, H, W, pad): square then not, m dividing OH and OW or not, pad 0 to 2, m odd
+CONV_CASES = (
+    (2, 13, 13, 1),
+    (4, 13, 13, 1),
+    (4, 9, 11, 0),
+    (2, 8, 8, 1),
+    (4, 6, 7, 2),
+    (5, 12, 9, 1),
+)
 
 
 # -- 1. one-dimensional F(m, 3) ------------------------------------------------------------------
@@ -80,15 +106,27 @@ def _check_1d(fn, d, g, mats, expected) -> np.ndarray:
 def check_winograd_1d(winograd_1d) -> str:
     """``winograd_1d(d (m+2,), g (3,), BT, G, AT) -> y (m,)``, all float64."""
     rng = np.random.default_rng(21)
-    for m in (2, 4):
+    passed = []
+    for m in M_TRUE:
         d, g = rng.standard_normal(m + 2), rng.standard_normal(3)
-        _check_1d(winograd_1d, d, g, transforms(m), correlate(d, g))
-    d, g = rng.standard_normal(6), rng.standard_normal(3)
-    bt, gm, at = mats = random_transforms(4, rng)
-    got = call(winograd_1d, d, g, *mats, names=NAMES_1D)
-    _direct(as_array("y", got, (4,)), correlate(d, g), "winograd_1d")
-    _check_1d(winograd_1d, d, g, mats, at @ ((gm @ g) * (bt @ d)))
-    return "y = A^T [(G g) * (B^T d)] equals the direct correlation for F(2, 3) and F(4, 3)"
+        try:
+            _check_1d(winograd_1d, d, g, transforms(m), correlate(d, g))
+        except Wrong as wrong:
+            raise Wrong(_hard_coded(str(wrong), passed, m)) from None
+        passed.append(m)
+    m = M_RANDOM
+    d, g = rng.standard_normal(m + 2), rng.standard_normal(3)
+    bt, gm, at = mats = random_transforms(m, rng)
+    try:
+        got = call(winograd_1d, d, g, *mats, names=NAMES_1D)
+        _direct(as_array("y", got, (m,)), correlate(d, g), "winograd_1d")
+        _check_1d(winograd_1d, d, g, mats, at @ ((gm @ g) * (bt @ d)))
+    except Wrong as wrong:
+        raise Wrong(_hard_coded(f"{wrong} (random matrices)", passed, m)) from None
+    return (
+        "y = A^T [(G g) * (B^T d)] equals the direct correlation for F(2, 3), F(4, 3), F(5, 3) "
+        "and the formula for random matrices of F(3, 3)'s shapes"
+    )
 
 
 # -- 2. one two-dimensional tile F(m x m, 3 x 3) --------------------------------------------------
@@ -140,15 +178,27 @@ def _check_tile(fn, d, g, mats, expected) -> np.ndarray:
 def check_winograd_tile(winograd_tile) -> str:
     """``winograd_tile(d (m+2, m+2), g (3, 3), BT, G, AT) -> Y (m, m)``, all float64."""
     rng = np.random.default_rng(22)
-    for m in (2, 4):
+    passed, label = [], "{m}x{m}, 3x3"
+    for m in M_TRUE:
         d, g = rng.standard_normal((m + 2, m + 2)), rng.standard_normal((3, 3))
-        _check_tile(winograd_tile, d, g, transforms(m), correlate(d, g))
-    d, g = rng.standard_normal((6, 6)), rng.standard_normal((3, 3))
-    mats = random_transforms(4, rng)
-    got = call(winograd_tile, d, g, *mats, names=NAMES_1D)
-    _direct(as_array("Y", got, (4, 4)), correlate(d, g), "winograd_tile")
-    _check_tile(winograd_tile, d, g, mats, tile(d, g, *mats))
-    return "Y = A^T [(G g G^T) * (B^T d B)] A equals the direct correlation for F(2x2) and F(4x4)"
+        try:
+            _check_tile(winograd_tile, d, g, transforms(m), correlate(d, g))
+        except Wrong as wrong:
+            raise Wrong(_hard_coded(str(wrong), passed, m, label)) from None
+        passed.append(m)
+    m = M_RANDOM
+    d, g = rng.standard_normal((m + 2, m + 2)), rng.standard_normal((3, 3))
+    mats = random_transforms(m, rng)
+    try:
+        got = call(winograd_tile, d, g, *mats, names=NAMES_1D)
+        _direct(as_array("Y", got, (m, m)), correlate(d, g), "winograd_tile")
+        _check_tile(winograd_tile, d, g, mats, tile(d, g, *mats))
+    except Wrong as wrong:
+        raise Wrong(_hard_coded(f"{wrong} (random matrices)", passed, m, label)) from None
+    return (
+        "Y = A^T [(G g G^T) * (B^T d B)] A equals the direct correlation for F(2x2), F(4x4), "
+        "F(5x5) and the formula for random matrices of F(3x3)'s shapes"
+    )
 
 
 # -- 3. a whole image by overlapping tiles --------------------------------------------------------
@@ -224,7 +274,14 @@ def _check_conv(fn, x, w, pad, mats, expected) -> None:
     if found is None:
         bad = ~np.isclose(got, expected, rtol=1e-7, atol=1e-9)
         i, j = (int(k) for k in np.argwhere(bad)[0])
-        if not bad[:m, :m].any():
+        fh, fw = oh // m * m, ow // m * m  # what whole tiles cover
+        if (fh, fw) != (oh, ow) and not bad[:fh, :fw].any():
+            found = (
+                f"the outputs that whole tiles cover are right, the last partial tiles are "
+                f"not: {th} x {tw} tiles (rounded up) are needed when m = {m} does not divide "
+                f"OH = {oh} or OW = {ow}; extend the padded image with zeros, then crop"
+            )
+        elif not bad[:m, :m].any():
             found = (
                 f"the first tile is right but tile ({i // m}, {j // m}) is wrong (output "
                 f"[{i}, {j}]): output tile (ty, tx) comes from the input tile at rows ty*m to "
@@ -239,17 +296,34 @@ def _check_conv(fn, x, w, pad, mats, expected) -> None:
 def check_winograd_conv2d(winograd_conv2d) -> str:
     """``winograd_conv2d(x (H, W), w (3, 3), pad, BT, G, AT) -> y (H+2pad-2, W+2pad-2)``."""
     rng = np.random.default_rng(23)
-    cases = ((2, 13, 13, 1), (4, 13, 13, 1), (4, 9, 11, 0), (2, 8, 8, 1), (4, 6, 7, 2))
-    for m, h, wd, pad in cases:
+    passed, label = [], "{m}x{m}, 3x3"
+    for m, h, wd, pad in CONV_CASES:
         x, w = rng.standard_normal((h, wd)), rng.standard_normal((3, 3))
         expected = correlate(np.pad(x, pad), w)
-        _check_conv(winograd_conv2d, x, w, pad, transforms(m), expected)
+        try:
+            _check_conv(winograd_conv2d, x, w, pad, transforms(m), expected)
+        except Wrong as wrong:
+            message = _hard_coded(str(wrong), [p for p, _ in passed], m, label)
+            squares = [s for _, s in passed if s[0] == s[1]]
+            if h != wd and squares and len(squares) == len(passed):
+                message += (
+                    f"; right for the square x {squares[-1]} but not for x {(h, wd)}: are H "
+                    f"and W (or OH and OW, or the tile counts) mixed up?"
+                )
+            raise Wrong(message) from None
+        passed.append((m, (h, wd)))
+    m = M_RANDOM
     x, w = rng.standard_normal((9, 10)), rng.standard_normal((3, 3))
-    mats = random_transforms(4, rng)
-    got = call(winograd_conv2d, x, w, 1, *mats, names=NAMES_CONV)
-    _direct(as_array("y", got, (9, 10)), correlate(np.pad(x, 1), w), "winograd_conv2d")
-    _check_conv(winograd_conv2d, x, w, 1, mats, tiled(x, w, 1, *mats))
+    mats = random_transforms(m, rng)
+    try:
+        got = call(winograd_conv2d, x, w, 1, *mats, names=NAMES_CONV)
+        _direct(as_array("y", got, (9, 10)), correlate(np.pad(x, 1), w), "winograd_conv2d")
+        _check_conv(winograd_conv2d, x, w, 1, mats, tiled(x, w, 1, *mats))
+    except Wrong as wrong:
+        message = _hard_coded(f"{wrong} (random matrices)", [p for p, _ in passed], m, label)
+        raise Wrong(message) from None
     return (
         "overlapping tiles every m pixels, zero-extended and cropped, equal the direct "
-        "correlation (13x13, 9x11, 8x8, 6x7; pad 0 to 2; F(2x2) and F(4x4))"
+        "correlation (13x13, 9x11, 8x8, 6x7, 12x9; pad 0 to 2; F(2x2), F(4x4), F(5x5)) and the "
+        "formula for random matrices of F(3x3)'s shapes"
     )

@@ -1,5 +1,5 @@
-"""The maths the Winograd checks compare against: the transform matrices of F(2, 3) and F(4, 3)
-(the engine's), direct correlation and one tile by the formula (float64)."""
+"""The maths the Winograd checks compare against: the transform matrices of F(2, 3), F(4, 3) and
+F(5, 3) (the engine's), direct correlation and one tile by the formula (float64)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ NAMES_CONV = ("x", "w", "pad", "BT", "G", "AT")
 
 
 def transforms(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(B^T, G, A^T) of F(m, 3) for m = 2 or 4, as float64 arrays: tinynet's own
+    """(B^T, G, A^T) of F(m, 3) for m = 2, 4 or 5, as float64 arrays: tinynet's own
     (``tinynet.reference.winograd.MATRICES``, Lavin & Gray's points)."""
     return matrices(m, 3, np.float64)
 
