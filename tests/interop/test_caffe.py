@@ -108,6 +108,7 @@ def test_info_names_imagenet_classes_for_1000_rows_only(models):
         "seed": 0,
         "dtype": "float32",
         "width": 1.0,
+        "pool_size": 3,  # bvlc_alexnet's overlapping 3x3 pools
     }
 
 

@@ -13,6 +13,7 @@ from tinynet.layers import (
     LocalResponseNorm,
     MaxPool2D,
     ReLU,
+    Tanh,
 )
 
 
@@ -25,6 +26,7 @@ def _layers():
         (LocalResponseNorm(), (2, 1, 3, 3)),
         (Linear(4, 2), (2, 4)),
         (ReLU(), (2, 4)),
+        (Tanh(), (2, 4)),
         (Dropout(0.5), (2, 4)),
         (Flatten(), (2, 4)),
     ]
@@ -62,6 +64,7 @@ def make_layers(dtype, rng):
         (Conv2D(3, 4, 3, dtype=dtype, rng=rng, relu=True), (2, 3, 5, 5)),
         (MaxPool2D(3, 2), (2, 3, 7, 7)),
         (ReLU(), (2, 3, 4, 4)),
+        (Tanh(), (2, 3, 4, 4)),
         (LocalResponseNorm(), (2, 6, 3, 3)),
         (Dropout(0.5, rng=rng), (4, 10)),
         (Linear(5, 3, dtype=dtype, rng=rng), (4, 5)),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinynet.layers import Dropout, LocalResponseNorm
-from tinynet.models import MIN_INPUT_SIZE, alexnet, from_config
+from tinynet.models import MIN_INPUT_SIZE, alexnet, from_config, param_shapes
 
 from ..helpers.models import BEFORE_THE_SPLIT
 
@@ -183,3 +183,68 @@ def test_lrn_k_reaches_the_norm_layers_and_the_config():
 def test_lrn_k_must_be_a_positive_float(k):
     with pytest.raises(ValueError, match="alexnet: lrn_k must be"):
         alexnet(width=0.125, lrn_k=k)
+
+
+# --------------------------------------------------------------------- alexnet(pool_size=...)
+@pytest.mark.parametrize("pool_size", [3, 2])
+def test_pool_size_sets_the_windows_and_keeps_the_paper_sizes_at_227(pool_size):
+    """3x3 windows with stride 2 overlap (the paper's, section 3.4), 2x2 ones do not; both
+    give 55 -> 27 -> 13 -> 6 from a 227 input, as the paper says."""
+    model = alexnet(num_classes=4, width=0.125, pool_size=pool_size)
+    for name in ("pool1", "pool2", "pool5"):
+        assert model[name].kernel_size == (pool_size, pool_size) and model[name].stride == (2, 2)
+    assert model["fc6"].in_features == 32 * 6 * 6
+    model.eval()
+    sides = [out.shape[-1] for name, out in _outputs(model, 227) if name.startswith("pool")]
+    assert sides == [27, 13, 6]
+
+
+@pytest.mark.parametrize("pool_size, side", [(3, 1), (2, 2)])
+def test_pool_size_sizes_fc6_from_the_feature_map(pool_size, side):
+    """From an even side the 2x2 pools keep one more row: 71 -> conv1 16 -> 8 -> 4 -> 2
+    (3x3: 7 -> 3 -> 1); fc6 follows. The minimum input serves both."""
+    model = alexnet(num_classes=4, input_size=71, width=0.125, pool_size=pool_size)
+    assert model["fc6"].in_features == 32 * side * side
+    assert model.forward(np.zeros((2, 3, 71, 71), np.float32)).shape == (2, 4)
+    small = alexnet(num_classes=4, input_size=MIN_INPUT_SIZE, width=0.125, pool_size=pool_size)
+    assert small["fc6"].in_features == 32
+    assert small.forward(np.zeros((2, 3, 67, 67), np.float32)).shape == (2, 4)
+
+
+def test_pool_size_is_recorded_and_rebuilds():
+    model = alexnet(num_classes=4, input_size=71, width=0.125, seed=2, pool_size=2)
+    assert model.config["pool_size"] == 2 and alexnet(width=0.125).config["pool_size"] == 3
+    rebuilt = from_config(model.config)
+    assert rebuilt["pool2"].kernel_size == (2, 2) and rebuilt.config == model.config
+    rebuilt.load_state_dict(model.state_dict())  # same shapes (fc6 included)
+    assert param_shapes(model.config) == {n: p.shape for n, p, _ in model.named_parameters()}
+    old = {k: v for k, v in model.config.items() if k != "pool_size"}  # saved before the option
+    assert from_config(old)["pool1"].kernel_size == (3, 3)
+
+
+@pytest.mark.parametrize("bad", [4, 1, 2.0, "3", True, None])
+def test_pool_size_must_be_3_or_2(bad):
+    with pytest.raises(ValueError, match="alexnet: pool_size must be"):
+        alexnet(width=0.125, pool_size=bad)
+    with pytest.raises(ValueError, match="alexnet: pool_size must be 3 .overlapping"):
+        alexnet(width=0.125, pool_size=4)
+
+
+def _outputs(model, side):
+    """(name, output) of every layer for a zero (1, 3, side, side) input."""
+    x, outs = np.zeros((1, 3, side, side), np.float32), []
+    for name, layer in model:
+        x = layer.forward(x)
+        outs.append((name, x))
+    return outs
+
+
+def test_pool_size_survives_a_checkpoint(tmp_path):
+    from tinynet.train import Trainer
+
+    model = alexnet(num_classes=4, input_size=67, width=0.125, seed=1, pool_size=2)
+    Trainer.for_model(model).save(tmp_path / "ck.npz")
+    loaded = Trainer.load(tmp_path / "ck.npz").model
+    assert loaded.config["pool_size"] == 2 and loaded["pool5"].kernel_size == (2, 2)
+    for (name, p, _), (_, q, _) in zip(model.named_parameters(), loaded.named_parameters()):
+        np.testing.assert_array_equal(p, q, err_msg=name)

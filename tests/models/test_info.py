@@ -3,6 +3,7 @@ what the model accepts (issue 25 #9)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tinynet.models import alexnet, alexnet_torchvision
@@ -20,6 +21,18 @@ def test_the_sides_a_model_accepts():
     assert accepted_sides(TORCHVISION) == range(63, 449)
     assert accepted_sides({"builder": "mine", "input_size": 100}) == range(1, 201)
     assert accepted_sides(None) == range(1, 4097)
+
+
+def test_the_sides_follow_the_pool_size():
+    # 2x2 pools, stride 2: pool5 is 6x6 from 199 to 230 (the 3x3 pools' range is 227-258)
+    pooled = {**ALEXNET, "pool_size": 2}
+    assert accepted_sides(pooled) == range(199, 231)
+    for side in (199, 230):
+        assert alexnet(num_classes=4, width=0.0625, pool_size=2).forward(
+            np.zeros((1, 3, side, side), np.float32)
+        ).shape == (1, 4)
+    with pytest.raises(ValueError):
+        alexnet(num_classes=4, width=0.0625, pool_size=2).forward(np.zeros((1, 3, 231, 231)))
 
 
 def test_alexnet_runs_on_the_sides_it_accepts_and_not_beyond():

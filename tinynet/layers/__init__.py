@@ -1,6 +1,6 @@
 """Layers with hand-written backward passes. NCHW at every boundary."""
 
-from .activation import ReLU
+from .activation import ReLU, Tanh
 from .adaptive_pool import AdaptiveAvgPool2D
 from .conv import Conv2D
 from .dropout import Dropout
@@ -16,6 +16,7 @@ __all__ = [
     "MaxPool2D",
     "AdaptiveAvgPool2D",
     "ReLU",
+    "Tanh",
     "LocalResponseNorm",
     "Dropout",
     "Linear",

@@ -1,4 +1,4 @@
-"""ReLU."""
+"""ReLU, and tanh (the saturating non-linearity AlexNet's Figure 1 compares ReLU with)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,24 @@ class ReLU(Layer):
         if self.fused_into:
             return dout
         return np.where(self._mask, dout, np.zeros((), dtype=dout.dtype))
+
+
+class Tanh(Layer):
+    """y = tanh(x) elementwise, any shape, in the input's float dtype (float64 stays float64,
+    anything else becomes float32). Backward: dx = dy * (1 - y ** 2), from the saved output."""
+
+    _saved = ("_y",)
+
+    def __init__(self):
+        super().__init__()
+        self._y = None
+
+    def _forward(self, x):
+        x = float_input(self.label, x)
+        y = np.tanh(x)
+        self._y = y if self.grad_enabled else None
+        return y
+
+    def _backward(self, dout):
+        y = self._y
+        return dout * (y.dtype.type(1) - y * y)

@@ -27,8 +27,10 @@ from ..validate import (
 )
 from .parts import Parts, param_shapes_of
 
-#: The smallest input side that keeps every stage at least 1x1.
+#: The smallest input side that keeps every stage at least 1x1 (with either ``POOL_SIZES``).
 MIN_INPUT_SIZE = 67
+#: pool1/2/5's window side, stride 2: 3, the paper's overlapping pooling, or 2, non-overlapping.
+POOL_SIZES = (3, 2)
 
 FC_WIDTH = 4096
 INITS = ("paper", "caffe", "he")
@@ -56,6 +58,7 @@ def alexnet(
     seed=0,
     dtype=np.float32,
     lrn_k=2.0,
+    pool_size=3,
 ) -> Sequential:
     """Build AlexNet; returns a ``Sequential`` whose ``config`` attribute rebuilds it.
 
@@ -75,22 +78,30 @@ def alexnet(
     - ``seed``: the weights and each dropout layer's mask stream derive from it.
     - ``dtype``: a floating point dtype for the parameters.
     - ``lrn_k``: the norm layers' k (the paper's 2; Caffe's LRN, and so bvlc_alexnet, uses 1).
+    - ``pool_size``: the side of pool1, pool2 and pool5's window, all with stride 2. 3 is the
+      paper's overlapping pooling (section 3.4); 2 the non-overlapping pooling it compares
+      with, whose outputs have the same sides when the input's is odd (55 -> 27 either way) and
+      one more when it is even. fc6 is sized from the resulting feature map.
     """
     _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k)
-    convs, fcs = _sizes(num_classes, input_size, width, groups)
+    pool_size = _check_pool_size(pool_size)
+    convs, fcs = _sizes(num_classes, input_size, width, groups, pool_size)
     dtype, rng = np.dtype(dtype), np.random.default_rng(seed)
     make = Parts(convs, fcs, dtype, rng, dropout, seed)
 
     def norm():
         return LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=lrn_k) if lrn else None
 
+    def pool():
+        return make.pool(pool_size)
+
     layers = [
         ("conv1", make.conv("conv1", input_grad=False)),  # the image needs no gradient
-        ("relu1", ReLU()), ("norm1", norm()), ("pool1", make.pool()),
-        ("conv2", make.conv("conv2")), ("relu2", ReLU()), ("norm2", norm()), ("pool2", make.pool()),
+        ("relu1", ReLU()), ("norm1", norm()), ("pool1", pool()),
+        ("conv2", make.conv("conv2")), ("relu2", ReLU()), ("norm2", norm()), ("pool2", pool()),
         ("conv3", make.conv("conv3")), ("relu3", ReLU()),
         ("conv4", make.conv("conv4")), ("relu4", ReLU()),
-        ("conv5", make.conv("conv5")), ("relu5", ReLU()), ("pool5", make.pool()),
+        ("conv5", make.conv("conv5")), ("relu5", ReLU()), ("pool5", pool()),
         ("flatten", Flatten()),
         ("fc6", make.fc("fc6")), ("relu6", ReLU()), ("drop6", make.drop(6)),
         ("fc7", make.fc("fc7")), ("relu7", ReLU()), ("drop7", make.drop(7)),
@@ -102,19 +113,20 @@ def alexnet(
     model.config = dict(
         builder="alexnet", num_classes=int(num_classes), input_size=int(input_size),
         width=float(width), groups=int(groups), lrn=bool(lrn), dropout=float(dropout), init=init,
-        seed=int(seed), dtype=dtype.name, lrn_k=float(lrn_k),
+        seed=int(seed), dtype=dtype.name, lrn_k=float(lrn_k), pool_size=pool_size,
     )  # fmt: skip
     return model
 
 
 def alexnet_param_shapes(
-    num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k
+    num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k, pool_size=3
 ) -> dict[str, tuple[int, ...]]:
     """``{"conv1.weight": (96, 3, 11, 11), ...}``: every parameter ``alexnet`` builds with these
-    arguments (all required, in its order), in its order. The arguments are checked as
-    ``alexnet`` checks them; nothing is allocated, so any width is cheap."""
+    arguments (all required but ``pool_size``, in its order), in its order. The arguments are
+    checked as ``alexnet`` checks them; nothing is allocated, so any width is cheap."""
     _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k)
-    convs, fcs = _sizes(num_classes, input_size, width, groups)
+    pool_size = _check_pool_size(pool_size)
+    convs, fcs = _sizes(num_classes, input_size, width, groups, pool_size)
     return param_shapes_of(convs, fcs)
 
 
@@ -132,10 +144,21 @@ def _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dty
     positive("alexnet: lrn_k", lrn_k)
 
 
-def _sizes(num_classes, input_size, width, groups) -> tuple[dict, dict]:
+def _check_pool_size(pool_size) -> int:
+    """``pool_size`` as an int, 3 (overlapping) or 2 (non-overlapping), else a ValueError."""
+    size = integer("alexnet: pool_size", pool_size, 1)
+    if size not in POOL_SIZES:
+        raise ValueError(
+            f"alexnet: pool_size must be 3 (overlapping 3x3 windows, stride 2, the paper's) or 2 "
+            f"(non-overlapping 2x2, stride 2), got {pool_size!r}"
+        )
+    return size
+
+
+def _sizes(num_classes, input_size, width, groups, pool_size=3) -> tuple[dict, dict]:
     """The size arguments of conv1..conv5 (``Conv2D``'s) and of fc6..fc8 (``Linear``'s), by
     name: the paper's channel counts and fc width scaled by ``width``, fc6's inputs from the
-    side of pool5's output for an ``input_size`` input."""
+    side of pool5's output for an ``input_size`` input (pools of side ``pool_size``)."""
     convs, cin = {}, 3
     for name, (channels, kernel, stride, padding, split) in _CONVS.items():
         cout = _scaled(channels, width, groups)
@@ -145,7 +168,7 @@ def _sizes(num_classes, input_size, width, groups) -> tuple[dict, dict]:
         )  # fmt: skip
         cin = cout
     hidden = max(1, int(round(FC_WIDTH * width)))
-    side = _feature_side(input_size)
+    side = _feature_side(input_size, pool_size)
     fcs = {
         "fc6": dict(in_features=cin * side * side, out_features=hidden),
         "fc7": dict(in_features=hidden, out_features=hidden),
@@ -159,11 +182,12 @@ def _scaled(channels: int, width: float, groups: int) -> int:
     return max(groups, int(round(channels * width / groups)) * groups)
 
 
-def _feature_side(size: int) -> int:
-    """Side of pool5's output for a ``size`` input: conv1 (11/4), then three 3/2 pools."""
+def _feature_side(size: int, pool_size: int = 3) -> int:
+    """Side of pool5's output for a ``size`` input: conv1 (11/4), then three pools of side
+    ``pool_size``, stride 2."""
     side = out_size(size, 11, 4)
     for _ in range(3):  # pool1, pool2, pool5 (convs 2-5 keep the size)
-        side = out_size(side, 3, 2)
+        side = out_size(side, pool_size, 2)
     return side
 
 

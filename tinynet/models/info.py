@@ -13,7 +13,7 @@ import math
 
 from ..validate import choice, integer, positive, real
 from .alexnet import MIN_INPUT_SIZE as ALEXNET_MIN
-from .alexnet import _feature_side
+from .alexnet import POOL_SIZES, _feature_side
 from .torchvision_alexnet import MIN_INPUT_SIZE as TORCHVISION_MIN
 
 __all__ = ["check_model_info", "accepted_sides", "INFO_KEYS", "PREPROCESS_KEYS", "MAX_SIDE"]
@@ -27,7 +27,8 @@ MAX_SIDE = 4096
 def accepted_sides(config) -> range:
     """The input sides the model of ``config`` (``model.config``) runs on.
 
-    ``alexnet``: the sides whose pool5 output is the one fc6 was sized for (227..230 for 227).
+    ``alexnet``: the sides whose pool5 output is the one fc6 was sized for (227..258 for 227
+    with the paper's 3x3 pooling, 199..230 with ``pool_size=2``).
     ``alexnet_torchvision`` (an adaptive pool before fc6): any side from its minimum up to
     twice its ``input_size``, a sane bound (a larger one only costs time). Other builders:
     1..``MAX_SIDE``."""
@@ -35,8 +36,12 @@ def accepted_sides(config) -> range:
     size, builder = config.get("input_size"), config.get("builder")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         return range(1, MAX_SIDE + 1)
-    if builder == "alexnet" and size >= ALEXNET_MIN:
-        side = _feature_side
+    pool = config.get("pool_size", 3)
+    if builder == "alexnet" and size >= ALEXNET_MIN and type(pool) is int and pool in POOL_SIZES:
+
+        def side(s):
+            return _feature_side(s, pool)
+
         low, high = size, size
         while low > ALEXNET_MIN and side(low - 1) == side(size):
             low -= 1

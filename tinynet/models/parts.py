@@ -24,9 +24,10 @@ class Parts:
         return Linear(**self.fcs[name], dtype=self.dtype, rng=self.rng)
 
     @staticmethod
-    def pool() -> MaxPool2D:
-        """The overlapping 3x3, stride 2 max pooling of the paper (section 3.4)."""
-        return MaxPool2D(kernel_size=3, stride=2)
+    def pool(kernel_size: int = 3) -> MaxPool2D:
+        """Max pooling with stride 2: 3x3 windows overlap (the paper's, section 3.4), 2x2
+        windows do not."""
+        return MaxPool2D(kernel_size=kernel_size, stride=2)
 
     def drop(self, i: int) -> Dropout | None:
         """drop6/drop7; None (left out) when ``dropout`` is 0."""
