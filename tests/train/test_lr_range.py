@@ -70,9 +70,11 @@ def test_suggestion_steepest_and_best_from_a_known_curve():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(steps=1), "steps must be an integer >= 2"),
-        (dict(min_lr=0.0), "need 0 < min_lr < max_lr"),
-        (dict(min_lr=1.0, max_lr=0.1), "need 0 < min_lr < max_lr"),
+        (dict(steps=1), "lr_range_test: steps must be >= 2"),
+        (dict(steps=2.5), "lr_range_test: steps must be an integer"),
+        (dict(min_lr=0.0), "lr_range_test: min_lr must be finite and > 0"),
+        (dict(max_lr=float("inf")), "lr_range_test: max_lr must be finite"),
+        (dict(min_lr=1.0, max_lr=0.1), "lr_range_test: min_lr must be < max_lr"),
         (dict(beta=1.0), "beta must be in"),
         (dict(diverge=1.0), "diverge must be > 1"),
         (dict(schedule="plateau"), "give no schedule"),

@@ -48,7 +48,7 @@ def test_every_and_names(data):
 
 
 def test_wrong_arguments_are_refused_by_name(data):
-    with pytest.raises(ValueError, match="every must be a positive integer"):
+    with pytest.raises(ValueError, match="UpdateRatio: every must be >= 1"):
         UpdateRatio(every=0)
     with pytest.raises(ValueError, match=r"UpdateRatio: \['conv9.weight'\] are not parameters"):
         _fit(data, names=["conv9.weight"])

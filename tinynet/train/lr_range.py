@@ -3,12 +3,12 @@ rate grows exponentially every step, and the loss it gives at each rate."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..validate import fraction, integer, positive, real
 from .callbacks import Callback, LossPlateauWarning, TrainingDiverged
 from .trainer import Trainer
 
@@ -104,16 +104,13 @@ def lr_range_test(
     minimum. Read the curve: the loss falls, bottoms out, then shoots up; a good rate is on the
     falling part, before the bottom (``LRRange.suggestion``).
     """
-    if not (isinstance(steps, int) and steps >= 2):
-        raise ValueError(f"lr_range_test: steps must be an integer >= 2, got {steps!r}")
-    if not (0 < min_lr < max_lr and math.isfinite(max_lr)):
-        raise ValueError(
-            f"lr_range_test: need 0 < min_lr < max_lr (finite), got min_lr={min_lr!r}, "
-            f"max_lr={max_lr!r}"
-        )
-    if not 0 <= beta < 1:
-        raise ValueError(f"lr_range_test: beta must be in [0, 1), got {beta!r}")
-    if not diverge > 1:
+    steps = integer("lr_range_test: steps", steps, 2)
+    min_lr = positive("lr_range_test: min_lr", min_lr)
+    max_lr = positive("lr_range_test: max_lr", max_lr)
+    if not min_lr < max_lr:
+        raise ValueError(f"lr_range_test: min_lr must be < max_lr, got {min_lr!r} and {max_lr!r}")
+    beta = fraction("lr_range_test: beta", beta)
+    if not real("lr_range_test: diverge", diverge) > 1:
         raise ValueError(f"lr_range_test: diverge must be > 1, got {diverge!r}")
     if "schedule" in settings:
         raise ValueError("lr_range_test: the learning rate follows the ramp; give no schedule")

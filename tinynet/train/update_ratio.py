@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validate import integer
 from .callbacks import Callback
 
 __all__ = ["UpdateRatio"]
@@ -24,10 +25,8 @@ class UpdateRatio(Callback):
     """
 
     def __init__(self, names=None, every: int = 1):
-        if not (isinstance(every, int) and every >= 1):
-            raise ValueError(f"UpdateRatio: every must be a positive integer, got {every!r}")
         self.names = None if names is None else list(names)
-        self.every = every
+        self.every = integer("UpdateRatio: every", every, 1)
         self.steps: list[int] = []
         self.ratios: dict[str, list[float]] = {}
 
