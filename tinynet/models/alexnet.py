@@ -83,8 +83,9 @@ def alexnet(
       with, whose outputs have the same sides when the input's is odd (55 -> 27 either way) and
       one more when it is even. fc6 is sized from the resulting feature map.
     """
-    _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k)
-    pool_size = _check_pool_size(pool_size)
+    _check(
+        num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k, pool_size
+    )
     convs, fcs = _sizes(num_classes, input_size, width, groups, pool_size)
     dtype, rng = np.dtype(dtype), np.random.default_rng(seed)
     make = Parts(convs, fcs, dtype, rng, dropout, seed)
@@ -113,7 +114,7 @@ def alexnet(
     model.config = dict(
         builder="alexnet", num_classes=int(num_classes), input_size=int(input_size),
         width=float(width), groups=int(groups), lrn=bool(lrn), dropout=float(dropout), init=init,
-        seed=int(seed), dtype=dtype.name, lrn_k=float(lrn_k), pool_size=pool_size,
+        seed=int(seed), dtype=dtype.name, lrn_k=float(lrn_k), pool_size=int(pool_size),
     )  # fmt: skip
     return model
 
@@ -124,13 +125,16 @@ def alexnet_param_shapes(
     """``{"conv1.weight": (96, 3, 11, 11), ...}``: every parameter ``alexnet`` builds with these
     arguments (all required but ``pool_size``, in its order), in its order. The arguments are
     checked as ``alexnet`` checks them; nothing is allocated, so any width is cheap."""
-    _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k)
-    pool_size = _check_pool_size(pool_size)
+    _check(
+        num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k, pool_size
+    )
     convs, fcs = _sizes(num_classes, input_size, width, groups, pool_size)
     return param_shapes_of(convs, fcs)
 
 
-def _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k):
+def _check(
+    num_classes, input_size, width, groups, lrn, dropout, init, seed, dtype, lrn_k, pool_size
+):
     """A ValueError naming the first bad argument of ``alexnet``."""
     choice("alexnet: init", init, INITS)
     choice("alexnet: groups", integer("alexnet: groups", groups, 1), (1, 2))
@@ -142,20 +146,14 @@ def _check(num_classes, input_size, width, groups, lrn, dropout, init, seed, dty
     integer("alexnet: seed", seed, 0)
     float_dtype("alexnet: dtype", dtype)
     positive("alexnet: lrn_k", lrn_k)
-
-
-def _check_pool_size(pool_size) -> int:
-    """``pool_size`` as an int, 3 (overlapping) or 2 (non-overlapping), else a ValueError."""
-    size = integer("alexnet: pool_size", pool_size, 1)
-    if size not in POOL_SIZES:
+    if integer("alexnet: pool_size", pool_size, 1) not in POOL_SIZES:
         raise ValueError(
             f"alexnet: pool_size must be 3 (overlapping 3x3 windows, stride 2, the paper's) or 2 "
             f"(non-overlapping 2x2, stride 2), got {pool_size!r}"
         )
-    return size
 
 
-def _sizes(num_classes, input_size, width, groups, pool_size=3) -> tuple[dict, dict]:
+def _sizes(num_classes, input_size, width, groups, pool_size) -> tuple[dict, dict]:
     """The size arguments of conv1..conv5 (``Conv2D``'s) and of fc6..fc8 (``Linear``'s), by
     name: the paper's channel counts and fc width scaled by ``width``, fc6's inputs from the
     side of pool5's output for an ``input_size`` input (pools of side ``pool_size``)."""
@@ -182,7 +180,7 @@ def _scaled(channels: int, width: float, groups: int) -> int:
     return max(groups, int(round(channels * width / groups)) * groups)
 
 
-def _feature_side(size: int, pool_size: int = 3) -> int:
+def _feature_side(size: int, pool_size: int) -> int:
     """Side of pool5's output for a ``size`` input: conv1 (11/4), then three pools of side
     ``pool_size``, stride 2."""
     side = out_size(size, 11, 4)
