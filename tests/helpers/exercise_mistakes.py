@@ -284,21 +284,25 @@ def _conv_out(x, kh, kw, stride, pad, square=False):
     return oh, oh if square else (w + 2 * pad - kw) // stride + 1
 
 
+def _conv_arguments(mistake, weight, stride, pad, groups):
+    """(weight, stride, pad, groups) as a conv mistake takes them: stride 1, no padding, groups
+    ignored, or the kernel flipped."""
+    return (
+        weight[:, :, ::-1, ::-1] if mistake == "flip" else weight,
+        1 if mistake == "stride 1" else stride,
+        0 if mistake == "pad 0" else pad,
+        1 if mistake == "no groups" else groups,
+    )
+
+
 def conv_forward_by(mistake=None):
     """A conv_forward with one mistake."""
 
     def forward(x, weight, bias, stride, pad, groups):
         f, cg, kh, kw = weight.shape
-        if mistake == "stride 1":
-            stride = 1
-        elif mistake == "pad 0":
-            pad = 0
-        elif mistake == "no groups":
-            groups = 1
-        elif mistake == "interleaved":
+        if mistake == "interleaved":
             x = x[:, np.arange(x.shape[1]).reshape(cg, groups).T.ravel()]
-        elif mistake == "flip":
-            weight = weight[:, :, ::-1, ::-1]
+        weight, stride, pad, groups = _conv_arguments(mistake, weight, stride, pad, groups)
         n = x.shape[0]
         oh, ow = _conv_out(x, kh, kw, stride, pad, square=mistake == "square")
         cols = C.im2col(x, kh, kw, stride, pad).reshape(groups, -1, n * oh * ow)
@@ -323,16 +327,8 @@ def conv_backward_by(mistake=None):
         f, cg, kh, kw = weight.shape
         n, c, h, w = x.shape
         perm = np.arange(c).reshape(cg, groups).T.ravel() if mistake == "interleaved" else ...
-        if mistake == "stride 1":
-            stride = 1
-        elif mistake == "pad 0":
-            pad = 0
-        elif mistake == "no groups":
-            groups = 1
-        elif mistake == "square kernel":
-            kw = kh
-        elif mistake == "flip":
-            weight = weight[:, :, ::-1, ::-1]
+        weight, stride, pad, groups = _conv_arguments(mistake, weight, stride, pad, groups)
+        kw = kh if mistake == "square kernel" else kw
         if mistake == "NF":
             rows = dout.reshape(groups, f // groups, -1)
         elif mistake == "image 0":
